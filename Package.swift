@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Tern",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tern", targets: ["tern"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // Pure: no I/O, no clocks, no unseeded randomness.
+        .target(name: "TernCore", swiftSettings: strict),
+        .target(name: "TernStorage", dependencies: ["TernCore"], swiftSettings: strict),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .target(name: "TernRocksDB", dependencies: ["CRocksDB", "TernStorage", "TernCore"], swiftSettings: strict),
+        .target(name: "TernCluster", dependencies: ["TernCore", "TernStorage"], swiftSettings: strict),
+        // Load generator for `tern bench`: Foundation/Glibc only, no NIO.
+        .target(name: "TernBench", swiftSettings: strict),
+        .target(
+            name: "TernAPI",
+            dependencies: [
+                "TernCore", "TernStorage", "TernCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TernServer",
+            dependencies: [
+                "TernCore", "TernStorage", "TernRocksDB", "TernCluster", "TernAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "tern",
+            dependencies: [
+                "TernServer", "TernCore", "TernBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strict),
+        .testTarget(name: "TernStorageTests", dependencies: ["TernStorage", "TernRocksDB", "TernCore"], swiftSettings: strict),
+        .testTarget(name: "TernAPITests", dependencies: ["TernAPI", "TernCore", "TernStorage", "TernCluster"], swiftSettings: strict),
+        .testTarget(name: "TernBenchTests", dependencies: ["TernBench"], swiftSettings: strict),
+    ]
+)

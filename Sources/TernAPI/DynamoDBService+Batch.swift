@@ -1,0 +1,204 @@
+import TernCluster
+import TernCore
+
+// BatchGetItem and BatchWriteItem.
+
+extension DynamoDBService {
+    static let maxBatchGetKeys = 100
+    static let maxBatchWriteRequests = 25
+    /// BatchGetItem returns at most 16 MB; keys past that come back as UnprocessedKeys.
+    static let maxBatchGetResponseBytes = 16 * 1024 * 1024
+
+    struct BatchGetTable {
+        var name: String
+        var table: TableDefinition
+        var keys: [(key: PrimaryKey, map: Item)]
+        var paths: [DocumentPath]?
+        var consistent: Bool
+        /// The request's own entry, echoed back in UnprocessedKeys.
+        var request: JSON
+    }
+
+    func requestItems(_ parameters: inout RequestParameters) throws(DynamoDBError) -> [(String, JSON)] {
+        guard let members = try parameters.object("RequestItems")?.objectMembers else {
+            parameters.violation("requestItems", value: nil, "Member must not be null")
+            try parameters.throwViolations()
+            return []
+        }
+        if members.isEmpty {
+            parameters.violation("requestItems", value: "{}", "Member must have length greater than or equal to 1")
+        }
+        for (name, _) in members { parameters.checkTableName(name, path: "requestItems.\(name).member.tableName") }
+        return members
+    }
+
+    func parseBatchGetTable(name: String, json: JSON) throws(DynamoDBError) -> BatchGetTable {
+        let entry = try RequestParameters(json)
+        guard let keys = try entry.array("Keys") else {
+            throw DynamoDBError.validation("1 validation error detected: Value null at 'requestItems.\(name).member.keys' failed to satisfy constraint: Member must not be null")
+        }
+        if keys.isEmpty {
+            throw DynamoDBError.validation("1 validation error detected: Value '[]' at 'requestItems.\(name).member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        }
+        if keys.count > DynamoDBService.maxBatchGetKeys {
+            throw DynamoDBError.validation("1 validation error detected: Value at 'requestItems.\(name).member.keys' failed to satisfy constraint: Member must have length less than or equal to 100")
+        }
+        let consistent = try entry.bool("ConsistentRead") ?? false
+        let projection = try DynamoDBService.projection(entry)
+        try DynamoDBService.checkExpressionAttributes(entry, usesExpression: entry.has("ProjectionExpression"), usedNames: projection.usedNames)
+        let table = try existingTable(name)
+        var parsed: [(key: PrimaryKey, map: Item)] = []
+        var seen = Set<[UInt8]>()
+        for keyJSON in keys {
+            let map = try Item(json: keyJSON)
+            let key = try table.primaryKey(ofKey: map)
+            guard seen.insert(table.storageKey(key)).inserted else {
+                throw DynamoDBError.validation("Provided list of item keys contains duplicates")
+            }
+            parsed.append((key, map))
+        }
+        return BatchGetTable(name: name, table: table, keys: parsed, paths: projection.paths, consistent: consistent, request: json)
+    }
+
+    func batchGetItem(_ input: RequestParameters) throws -> [UInt8] {
+        var parameters = input
+        let members = try requestItems(&parameters)
+        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
+        try parameters.throwViolations()
+        var tables: [BatchGetTable] = []
+        var totalKeys = 0
+        for (name, json) in members {
+            let table = try parseBatchGetTable(name: name, json: json)
+            totalKeys += table.keys.count
+            if totalKeys > DynamoDBService.maxBatchGetKeys {
+                throw DynamoDBError.validation("Too many items requested for the BatchGetItem call")
+            }
+            tables.append(table)
+        }
+        return try runBatchGet(tables, capacityMode: capacityMode)
+    }
+
+    func runBatchGet(_ tables: [BatchGetTable], capacityMode: ReturnConsumedCapacity) throws -> [UInt8] {
+        var writer = JSONWriter(capacity: 1024)
+        var responseBytes = 0
+        var unprocessed: [(String, JSON)] = []
+        var capacities: [JSON] = []
+        writer.raw("{\"Responses\":{")
+        for (tableIndex, table) in tables.enumerated() {
+            if tableIndex > 0 { writer.comma() }
+            writer.key(table.name)
+            writer.raw("[")
+            var units = 0.0
+            var written = 0
+            var leftover: [JSON] = []
+            for entry in table.keys {
+                if responseBytes >= DynamoDBService.maxBatchGetResponseBytes {
+                    leftover.append(DynamoDBService.keyJSON(entry.map))
+                    continue
+                }
+                guard let item = try coordinator.get(table.table, entry.key) else {
+                    units += DynamoDBService.readUnits(0, consistent: table.consistent)
+                    continue
+                }
+                let size = ItemSize.of(item)
+                responseBytes += size
+                units += DynamoDBService.readUnits(size, consistent: table.consistent)
+                if written > 0 { writer.comma() }
+                writer.attributeMap(table.paths.map { Projection.apply($0, to: item) } ?? item)
+                written += 1
+            }
+            writer.raw("]")
+            if !leftover.isEmpty {
+                var request = table.request.objectMembers ?? []
+                request.removeAll { $0.0 == "Keys" }
+                request.append(("Keys", .array(leftover)))
+                unprocessed.append((table.name, .object(request)))
+            }
+            if capacityMode != .none {
+                capacities.append(DynamoDBService.consumedCapacity(table: table.name, units: units, mode: capacityMode))
+            }
+        }
+        writer.raw("},\"UnprocessedKeys\":")
+        writer.value(.object(unprocessed))
+        if capacityMode != .none {
+            writer.raw(",\"ConsumedCapacity\":")
+            writer.value(.array(capacities))
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    static func keyJSON(_ key: Item) -> JSON {
+        var writer = JSONWriter(capacity: 64)
+        writer.attributeMap(key)
+        // The writer's output is JSON we produced ourselves; parsing it back cannot fail.
+        return (try? JSON.parse(writer.bytes)) ?? .object([])
+    }
+
+    func batchWriteItem(_ input: RequestParameters) async throws -> [UInt8] {
+        var parameters = input
+        let members = try requestItems(&parameters)
+        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
+        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
+        try parameters.throwViolations()
+        var mutations: [ItemMutation] = []
+        var unitsByTable: [(String, Double)] = []
+        for (name, json) in members {
+            guard case .array(let requests) = json else {
+                throw DynamoDBError.serialization("Unexpected value type in payload: RequestItems values must be lists of WriteRequests")
+            }
+            if requests.isEmpty {
+                throw DynamoDBError.validation("1 validation error detected: Value '[]' at 'requestItems.\(name).member' failed to satisfy constraint: Member must have length greater than or equal to 1")
+            }
+            if mutations.count + requests.count > DynamoDBService.maxBatchWriteRequests {
+                throw DynamoDBError.validation("Too many items requested for the BatchWriteItem call")
+            }
+            let table = try existingTable(name)
+            var units = 0.0
+            var seen = Set<[UInt8]>()
+            for request in requests {
+                let mutation = try DynamoDBService.parseWriteRequest(request, table: table)
+                guard seen.insert(table.storageKey(mutation.key)).inserted else {
+                    throw DynamoDBError.validation("Provided list of item keys contains duplicates")
+                }
+                units += DynamoDBService.writeUnits(mutation.item.map(ItemSize.of) ?? 0)
+                mutations.append(mutation)
+            }
+            unitsByTable.append((name, units))
+        }
+        // Every request was validated above; the whole batch is written atomically and durably,
+        // so nothing is ever left unprocessed on a single node.
+        try await coordinator.write(mutations)
+        var writer = JSONWriter(capacity: 64)
+        writer.raw("{\"UnprocessedItems\":{}")
+        if capacityMode != .none {
+            writer.raw(",\"ConsumedCapacity\":")
+            writer.value(.array(unitsByTable.map { DynamoDBService.consumedCapacity(table: $0.0, units: $0.1, mode: capacityMode) }))
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    static func parseWriteRequest(_ json: JSON, table: TableDefinition) throws(DynamoDBError) -> ItemMutation {
+        let request = try RequestParameters(json)
+        let put = try request.object("PutRequest")
+        let delete = try request.object("DeleteRequest")
+        switch (put, delete) {
+        case (.some(let put), nil):
+            guard let itemJSON = put["Item"], itemJSON != .null else {
+                throw DynamoDBError.validation("1 validation error detected: Value null at 'requestItems.\(table.name).member.putRequest.item' failed to satisfy constraint: Member must not be null")
+            }
+            let item = try Item(json: itemJSON)
+            let key = try validateNewItem(item, table: table)
+            return ItemMutation(table: table, key: key, item: item)
+        case (nil, .some(let delete)):
+            guard let keyJSON = delete["Key"], keyJSON != .null else {
+                throw DynamoDBError.validation("1 validation error detected: Value null at 'requestItems.\(table.name).member.deleteRequest.key' failed to satisfy constraint: Member must not be null")
+            }
+            let key = try table.primaryKey(ofKey: try Item(json: keyJSON))
+            return ItemMutation(table: table, key: key, item: nil)
+        default:
+            throw DynamoDBError.validation("Supplied WriteRequest must contain exactly one of PutRequest or DeleteRequest")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import TernCluster
+import TernCore
+
+// TagResource, UntagResource, ListTagsOfResource. Tags live in the table definition, so they
+// survive restarts with it.
+
+extension DynamoDBService {
+    static let maxTagsPerResource = 50
+    static let maxTagKeyLength = 128
+    static let maxTagValueLength = 256
+
+    func parseTags(_ parameters: RequestParameters, member: String) throws(DynamoDBError) -> [(key: String, value: String)]? {
+        guard let elements = try parameters.array(member) else { return nil }
+        var tags: [(key: String, value: String)] = []
+        for element in elements {
+            let tag = try RequestParameters(element)
+            guard let key = try tag.string("Key") else {
+                throw DynamoDBError.validation("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null")
+            }
+            guard let value = try tag.string("Value") else {
+                throw DynamoDBError.validation("1 validation error detected: Value null at 'tags.member.value' failed to satisfy constraint: Member must not be null")
+            }
+            if key.isEmpty || key.count > DynamoDBService.maxTagKeyLength {
+                throw DynamoDBError.validation("1 validation error detected: Value '\(key)' at 'tags.member.key' failed to satisfy constraint: Member must have length less than or equal to 128")
+            }
+            if value.count > DynamoDBService.maxTagValueLength {
+                throw DynamoDBError.validation("1 validation error detected: Value '\(value)' at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256")
+            }
+            if key.hasPrefix("aws:") {
+                throw DynamoDBError.validation("One or more parameter values were invalid: Tag keys beginning with 'aws:' are reserved for system use")
+            }
+            tags.removeAll { $0.key == key }
+            tags.append((key: key, value: value))
+        }
+        if tags.count > DynamoDBService.maxTagsPerResource {
+            throw DynamoDBError.validation("One or more parameter values were invalid: The number of tags exceeds the limit of \(DynamoDBService.maxTagsPerResource)")
+        }
+        return tags
+    }
+
+    /// The table an ARN names; DynamoDB's errors for a malformed ARN or a missing table.
+    func tableForArn(_ parameters: RequestParameters) throws(DynamoDBError) -> TableDefinition {
+        guard let arn = try parameters.string("ResourceArn") else {
+            throw DynamoDBError.validation("1 validation error detected: Value null at 'resourceArn' failed to satisfy constraint: Member must not be null")
+        }
+        let prefix = "arn:aws:dynamodb:"
+        guard arn.hasPrefix(prefix), let range = arn.range(of: ":table/") else {
+            throw DynamoDBError.validation("Invalid TableArn: Invalid ResourceArn provided as input \(arn)")
+        }
+        let name = String(arn[range.upperBound...])
+        guard let table = catalog.table(named: name), tableArn(name) == arn else {
+            throw DynamoDBError.resourceNotFound("Requested resource not found: ResourcArn: \(arn) not found")
+        }
+        return table
+    }
+
+    func tagResource(_ parameters: RequestParameters) async throws -> [UInt8] {
+        var table = try tableForArn(parameters)
+        guard let tags = try parseTags(parameters, member: "Tags") else {
+            throw DynamoDBError.validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+        }
+        for tag in tags {
+            table.tags.removeAll { $0.key == tag.key }
+            table.tags.append(tag)
+        }
+        if table.tags.count > DynamoDBService.maxTagsPerResource {
+            throw DynamoDBError.limitExceeded("The number of tags on the resource would exceed the limit of \(DynamoDBService.maxTagsPerResource)")
+        }
+        try await catalog.update(table)
+        return Array("{}".utf8)
+    }
+
+    func untagResource(_ parameters: RequestParameters) async throws -> [UInt8] {
+        var table = try tableForArn(parameters)
+        guard let keys = try parameters.array("TagKeys") else {
+            throw DynamoDBError.validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+        }
+        let names = keys.compactMap(\.stringValue)
+        table.tags.removeAll { names.contains($0.key) }
+        try await catalog.update(table)
+        return Array("{}".utf8)
+    }
+
+    func listTagsOfResource(_ parameters: RequestParameters) throws -> [UInt8] {
+        let table = try tableForArn(parameters)
+        let tags: [JSON] = table.tags.map { .object([("Key", .string($0.key)), ("Value", .string($0.value))]) }
+        return JSON.object([("Tags", .array(tags))]).serialized()
+    }
+}

@@ -1,0 +1,149 @@
+import Logging
+import TernCluster
+import TernCore
+import TernStorage
+
+/// A rendered API response: HTTP status and JSON body.
+public struct APIResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+
+    public static func error(_ error: DynamoDBError) -> APIResponse {
+        var writer = JSONWriter(capacity: 128)
+        writer.raw("{\"__type\":")
+        writer.string(error.type)
+        writer.raw(",\"message\":")
+        writer.string(error.message)
+        writer.raw("}")
+        return APIResponse(status: error.httpStatus, body: writer.bytes)
+    }
+}
+
+/// The DynamoDB JSON protocol: decodes a request, validates it, runs it through the coordinator
+/// and encodes the response. Handlers throw `DynamoDBError`; `handle` renders every error.
+public final class DynamoDBService: Sendable {
+    public static let targetPrefix = "DynamoDB_20120810."
+
+    let catalog: Catalog
+    let coordinator: Coordinator
+    let region: String
+    let accountId: String
+    /// Wall-clock seconds since 1970, for CreationDateTime and friends.
+    let now: @Sendable () -> Double
+    let logger: Logger
+
+    public init(
+        catalog: Catalog, coordinator: Coordinator, region: String = "us-east-1",
+        accountId: String = "000000000000", now: @escaping @Sendable () -> Double, logger: Logger
+    ) {
+        self.catalog = catalog
+        self.coordinator = coordinator
+        self.region = region
+        self.accountId = accountId
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Operations this node serves.
+    enum Operation: String, CaseIterable {
+        case createTable = "CreateTable"
+        case describeTable = "DescribeTable"
+        case listTables = "ListTables"
+        case deleteTable = "DeleteTable"
+        case updateTable = "UpdateTable"
+        case describeEndpoints = "DescribeEndpoints"
+        case describeLimits = "DescribeLimits"
+        case tagResource = "TagResource"
+        case untagResource = "UntagResource"
+        case listTagsOfResource = "ListTagsOfResource"
+        case putItem = "PutItem"
+        case getItem = "GetItem"
+        case deleteItem = "DeleteItem"
+        case batchGetItem = "BatchGetItem"
+        case batchWriteItem = "BatchWriteItem"
+    }
+
+    /// DynamoDB operations that exist but that this version of Tern does not serve yet.
+    static let notYetSupported: Set<String> = [
+        "UpdateItem", "Query", "Scan", "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
+        "BatchExecuteStatement", "ExecuteTransaction", "UpdateTimeToLive", "DescribeTimeToLive",
+        "CreateBackup", "DeleteBackup", "DescribeBackup", "ListBackups", "RestoreTableFromBackup",
+        "RestoreTableToPointInTime", "DescribeContinuousBackups", "UpdateContinuousBackups",
+        "CreateGlobalTable", "DescribeGlobalTable", "ListGlobalTables", "UpdateGlobalTable",
+        "DescribeGlobalTableSettings", "UpdateGlobalTableSettings", "DescribeKinesisStreamingDestination",
+        "EnableKinesisStreamingDestination", "DisableKinesisStreamingDestination",
+        "UpdateKinesisStreamingDestination", "DescribeContributorInsights", "ListContributorInsights",
+        "UpdateContributorInsights", "ExportTableToPointInTime", "DescribeExport", "ListExports",
+        "ImportTable", "DescribeImport", "ListImports", "DescribeTableReplicaAutoScaling",
+        "UpdateTableReplicaAutoScaling", "GetResourcePolicy", "PutResourcePolicy", "DeleteResourcePolicy",
+    ]
+
+    /// Handles one request whose `X-Amz-Target` was `target` (nil when the header was absent).
+    public func handle(target: String?, body: [UInt8], host: String?) async -> APIResponse {
+        do {
+            guard let target, target.hasPrefix(DynamoDBService.targetPrefix) else {
+                throw DynamoDBError.unknownOperation()
+            }
+            let name = String(target.dropFirst(DynamoDBService.targetPrefix.count))
+            guard let operation = Operation(rawValue: name) else {
+                if DynamoDBService.notYetSupported.contains(name) {
+                    throw DynamoDBError.validation("Tern does not support the \(name) operation yet; see docs/compatibility.md")
+                }
+                throw DynamoDBError.unknownOperation()
+            }
+            let json: JSON
+            do {
+                json = try JSON.parse(body)
+            } catch {
+                throw DynamoDBError.serialization("Malformed JSON request body: \(error.message) at offset \(error.offset)")
+            }
+            let parameters = try RequestParameters(json)
+            let output = try await run(operation, parameters, host: host)
+            return APIResponse(status: 200, body: output)
+        } catch let error as DynamoDBError {
+            return APIResponse.error(error)
+        } catch let error as StorageError where error.isOverloaded {
+            return APIResponse.error(.throttling())
+        } catch {
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return APIResponse.error(.internalServerError())
+        }
+    }
+
+    func run(_ operation: Operation, _ parameters: RequestParameters, host: String?) async throws -> [UInt8] {
+        switch operation {
+        case .createTable: return try await createTable(parameters)
+        case .describeTable: return try describeTable(parameters)
+        case .listTables: return try listTables(parameters)
+        case .deleteTable: return try await deleteTable(parameters)
+        case .updateTable: return try await updateTable(parameters)
+        case .describeEndpoints: return describeEndpoints(host: host)
+        case .describeLimits: return describeLimits()
+        case .tagResource: return try await tagResource(parameters)
+        case .untagResource: return try await untagResource(parameters)
+        case .listTagsOfResource: return try listTagsOfResource(parameters)
+        case .putItem: return try await putItem(parameters)
+        case .getItem: return try getItem(parameters)
+        case .deleteItem: return try await deleteItem(parameters)
+        case .batchGetItem: return try batchGetItem(parameters)
+        case .batchWriteItem: return try await batchWriteItem(parameters)
+        }
+    }
+
+    /// The table, or DynamoDB's ResourceNotFoundException.
+    func existingTable(_ name: String) throws(DynamoDBError) -> TableDefinition {
+        guard let table = catalog.table(named: name) else {
+            throw DynamoDBError.resourceNotFound()
+        }
+        return table
+    }
+
+    func tableArn(_ name: String) -> String {
+        "arn:aws:dynamodb:\(region):\(accountId):table/\(name)"
+    }
+}

@@ -1,0 +1,49 @@
+/// The stable 64-bit hash that places a partition key on the ring (DESIGN.md §3).
+///
+/// Definition (fixed forever; stored data depends on it): FNV-1a 64 over the bytes, then the
+/// MurmurHash3 64-bit finaliser (`fmix64`) to spread FNV's weak high bits. Swift's `Hasher` is
+/// seeded per process and must never be used for anything stored or sent.
+public enum TokenHash {
+    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    public static func hash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var h = offsetBasis
+        for byte in bytes {
+            h ^= UInt64(byte)
+            h = h &* prime
+        }
+        return fmix64(h)
+    }
+
+    static func fmix64(_ value: UInt64) -> UInt64 {
+        var k = value
+        k ^= k >> 33
+        k = k &* 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k = k &* 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+
+    /// The token of a partition key value: the hash of its type letter and canonical bytes
+    /// (UTF-8 for S, the normalised decimal text for N, raw bytes for B), so that equal
+    /// numbers written differently ("1", "1.0") share a token.
+    public static func token(of key: AttributeValue) -> UInt64 {
+        var bytes: [UInt8] = []
+        switch key {
+        case .s(let text):
+            bytes.append(UInt8(ascii: "S"))
+            bytes.append(contentsOf: text.utf8)
+        case .n(let number):
+            bytes.append(UInt8(ascii: "N"))
+            bytes.append(contentsOf: number.description.utf8)
+        case .b(let blob):
+            bytes.append(UInt8(ascii: "B"))
+            bytes.append(contentsOf: blob)
+        default:
+            preconditionFailure("key attributes are S, N or B; validation runs before hashing: \(key.typeName)")
+        }
+        return hash(bytes)
+    }
+}

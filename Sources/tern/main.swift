@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TernBench
+import TernServer
+
+@main
+struct Tern: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tern",
+        abstract: "Tern: a masterless, DynamoDB-compatible database.",
+        discussion: "Point the AWS CLI, boto3 or any AWS SDK at a running node with --endpoint-url http://127.0.0.1:8000.",
+        subcommands: [Serve.self, BenchCommand.self]
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a Tern node that speaks the DynamoDB protocol.",
+        discussion: "Stops cleanly on SIGTERM or SIGINT: in-flight requests finish, storage is closed."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port for the DynamoDB API.") var port = 8000
+    @Option(name: .customLong("data-dir"), help: "Directory for the node's data (RocksDB).") var dataDir = "./data"
+    @Flag(name: .customLong("in-memory"), help: "Keep everything in memory; nothing is written to disk.") var inMemory = false
+    @Option(help: "File of `ACCESS_KEY SECRET` lines; when given, request signatures (SigV4) are verified.") var credentials: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(name: .customLong("node-id"), help: "This node's id.") var nodeId = "n1"
+    @Option(help: "Region shown in ARNs.") var region = "us-east-1"
+    @Option(name: .customLong("max-connections"), help: "Connections beyond this are refused.") var maxConnections = 1024
+    @Flag(name: .customLong("unsafe-no-sync"), help: "Acknowledge writes before they are synced to disk (benchmarks only; loses data on crash).")
+    var unsafeNoSync = false
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "tern")
+        var configuration = NodeConfiguration(
+            nodeId: nodeId, host: host, port: port, dataDirectory: dataDir, inMemory: inMemory,
+            credentialsFile: credentials, region: region, syncWrites: !unsafeNoSync
+        )
+        configuration.http.maxConnections = maxConnections
+        let node = try TernNode(configuration: configuration, logger: logger)
+        try await node.run()
+    }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput and latency of a running node (use a release build).",
+        discussion: "Creates the table if needed, pre-loads keys, then runs the chosen operation for the given time and prints req/s and p50/p99/p99.9 latency."
+    )
+
+    @Option(help: "DynamoDB endpoint of the node.") var endpoint = "http://127.0.0.1:8000"
+    @Option(help: "put, get or mix (50% get, 50% put).") var op = "get"
+    @Option(help: "Concurrent connections, one thread each.") var connections = 16
+    @Option(help: "Measured duration in seconds.") var seconds = 10.0
+    @Option(help: "Distinct keys (pre-loaded for get and mix).") var keys = 10_000
+    @Option(name: .customLong("item-bytes"), help: "Approximate item size in bytes.") var itemBytes = 100
+    @Option(help: "Table to use (created if missing).") var table = "tern-bench"
+
+    func run() throws {
+        guard let operation = BenchConfiguration.Operation(rawValue: op) else {
+            throw ValidationError("--op must be put, get or mix")
+        }
+        let configuration = try BenchConfiguration(
+            endpoint: endpoint, operation: operation, connections: connections, seconds: seconds,
+            keyCount: keys, itemBytes: itemBytes, tableName: table
+        )
+        let result = try Bench.run(configuration) { print($0) }
+        print(result.report())
+    }
+}

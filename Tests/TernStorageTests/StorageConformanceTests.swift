@@ -1,0 +1,447 @@
+import Foundation
+import TernStorage
+@testable import TernRocksDB
+import XCTest
+
+// The behaviours every `StorageEngine` must have are written once, as the `check…` methods of
+// `StorageConformanceTests`. Each engine's test case supplies `makeEngine()` and runs every
+// check as one of its own `test…` methods (spelled out, so that test discovery and the report
+// list each behaviour per engine). RocksDB-only behaviours follow in its own test case.
+
+/// The shared suite. Has no `test…` methods itself: subclasses run the checks.
+class StorageConformanceTests: XCTestCase {
+    /// A fresh, empty engine that is closed (and its files removed) when the test ends.
+    func makeEngine() throws -> any StorageEngine {
+        fatalError("\(type(of: self)) must override makeEngine()")
+    }
+
+    func checkPutGetOverwriteDelete() async throws {
+        let engine = try makeEngine()
+        try await put(engine, [1], [10])
+        XCTAssertEqual(try engine.get([1]), [10])
+
+        try await put(engine, [1], [11, 12])
+        XCTAssertEqual(try engine.get([1]), [11, 12], "a put replaces the old value")
+
+        try await engine.write(WriteBatch([.delete(key: [1])]))
+        XCTAssertNil(try engine.get([1]))
+        try await engine.write(WriteBatch([.delete(key: [1])]))  // deleting a missing key is fine
+        XCTAssertNil(try engine.get([1]))
+
+        try await put(engine, [2], [])
+        XCTAssertEqual(try engine.get([2]), [], "an empty value is a value, not a missing key")
+
+        let large = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await put(engine, [3], large)
+        XCTAssertEqual(try engine.get([3]), large)
+    }
+
+    func checkMissingKeyIsNil() async throws {
+        let engine = try makeEngine()
+        XCTAssertNil(try engine.get([1]), "empty engine")
+
+        try await put(engine, [1, 0], [7])
+        XCTAssertNil(try engine.get([1]), "a prefix of a stored key is not that key")
+        XCTAssertNil(try engine.get([1, 0, 0]), "an extension of a stored key is not that key")
+        XCTAssertNil(try engine.get([0]))
+        XCTAssertEqual(try engine.get([1, 0]), [7])
+    }
+
+    func checkBatchAppliesAllOperationsInOrder() async throws {
+        let engine = try makeEngine()
+        try await put(engine, [3], [3])
+
+        var batch = WriteBatch()
+        batch.put([1], [0xA])
+        batch.put([2], [0xB])
+        batch.delete([3])
+        batch.put([1], [0xC])  // the later operation on the same key wins
+        batch.put([4], [0xD])
+        batch.delete([4])
+        try await engine.write(batch)
+        XCTAssertEqual(try scanAll(engine), [entry([1], [0xC]), entry([2], [0xB])])
+
+        // Order matters for ranges too: a put after a deleteRange survives it, one before does not.
+        try await engine.write(WriteBatch([
+            .put(key: [5, 1], value: [1]),
+            .deleteRange(start: [5], end: [6]),
+            .put(key: [5, 2], value: [2]),
+        ]))
+        XCTAssertNil(try engine.get([5, 1]))
+        XCTAssertEqual(try engine.get([5, 2]), [2])
+    }
+
+    /// A reader must never see part of a batch: every scan sees all ten keys from one batch.
+    func checkBatchIsAtomicForConcurrentReaders() async throws {
+        let engine = try makeEngine()
+        let keys = (0..<10).map { [UInt8(9), UInt8($0)] }
+        func generationBatch(_ generation: UInt8) -> WriteBatch {
+            WriteBatch(keys.map { .put(key: $0, value: [generation]) })
+        }
+        try await engine.write(generationBatch(0))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for generation in 1...40 {
+                    try await engine.write(generationBatch(UInt8(generation)))
+                }
+            }
+            group.addTask {
+                for _ in 0..<400 {
+                    let entries = try engine.scan(start: [9], end: [10], reverse: false, limit: 100)
+                    XCTAssertEqual(entries.map(\.key), keys)
+                    XCTAssertEqual(Set(entries.map(\.value)).count, 1, "saw a half-applied batch: \(entries)")
+                    await Task.yield()
+                }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(try engine.scan(start: [9], end: [10], reverse: false, limit: 100).map(\.value),
+                       Array(repeating: [40], count: 10))
+    }
+
+    func checkDeleteRange() async throws {
+        let engine = try makeEngine()
+        let keys: [[UInt8]] = [[1], [1, 0], [1, 5], [1, 0xFF], [2], [2, 0], [3], [0xFF], [0xFF, 0]]
+        try await putAll(engine, keys)
+
+        try await engine.write(WriteBatch([.deleteRange(start: [1, 0], end: [2])]))
+        XCTAssertEqual(try scanAll(engine).map(\.key), [[1], [2], [2, 0], [3], [0xFF], [0xFF, 0]],
+                       "start is inclusive, end exclusive, keys outside untouched")
+
+        try await engine.write(WriteBatch([
+            .deleteRange(start: [3], end: [3]),  // empty
+            .deleteRange(start: [3], end: [2]),  // inverted
+        ]))
+        XCTAssertEqual(try scanAll(engine).map(\.key), [[1], [2], [2, 0], [3], [0xFF], [0xFF, 0]],
+                       "an empty or inverted range deletes nothing")
+
+        try await engine.write(WriteBatch([.deleteRange(start: [], end: [0xFF])]))
+        XCTAssertEqual(try scanAll(engine).map(\.key), [[0xFF], [0xFF, 0]], "the empty key starts everything")
+        XCTAssertNil(try engine.get([2, 0]))
+    }
+
+    func checkScanForward() async throws {
+        let engine = try makeEngine()
+        try await putAll(engine, Self.scanKeys)
+
+        XCTAssertEqual(try engine.scan(start: [1], end: [2], reverse: false, limit: 100),
+                       [[1], [1, 0], [1, 0, 0], [1, 1]].map(valued))
+        XCTAssertEqual(try engine.scan(start: [1, 0], end: [1, 1], reverse: false, limit: 100),
+                       [[1, 0], [1, 0, 0]].map(valued), "prefix-style range")
+        XCTAssertEqual(try engine.scan(start: [1, 0], end: [9], reverse: false, limit: 2),
+                       [[1, 0], [1, 0, 0]].map(valued), "limit keeps the smallest keys")
+        XCTAssertEqual(try engine.scan(start: [1, 0, 1], end: [2, 0], reverse: false, limit: 100),
+                       [[1, 1], [2]].map(valued), "bounds need not be stored keys")
+        XCTAssertEqual(try engine.scan(start: [2], end: [3], reverse: false, limit: 100),
+                       [[2], [2, 0]].map(valued), "a stored end key is excluded")
+        XCTAssertEqual(try engine.scan(start: [0], end: [9], reverse: false, limit: 100),
+                       Self.scanKeys.map(valued))
+        XCTAssertEqual(try engine.scan(start: [4], end: [9], reverse: false, limit: 100), [])
+        try assertEmptyScans(engine, reverse: false)
+    }
+
+    func checkScanReverse() async throws {
+        let engine = try makeEngine()
+        try await putAll(engine, Self.scanKeys)
+
+        XCTAssertEqual(try engine.scan(start: [1], end: [2], reverse: true, limit: 100),
+                       [[1, 1], [1, 0, 0], [1, 0], [1]].map(valued))
+        XCTAssertEqual(try engine.scan(start: [1], end: [2], reverse: true, limit: 2),
+                       [[1, 1], [1, 0, 0]].map(valued), "limit keeps the greatest keys")
+        XCTAssertEqual(try engine.scan(start: [1, 0], end: [1, 1], reverse: true, limit: 100),
+                       [[1, 0, 0], [1, 0]].map(valued), "prefix-style range; a stored end key is excluded")
+        XCTAssertEqual(try engine.scan(start: [2], end: [3], reverse: true, limit: 100),
+                       [[2, 0], [2]].map(valued), "a stored end key is excluded")
+        XCTAssertEqual(try engine.scan(start: [1, 0, 1], end: [2, 0], reverse: true, limit: 100),
+                       [[2], [1, 1]].map(valued), "bounds need not be stored keys")
+        XCTAssertEqual(try engine.scan(start: [0], end: [9], reverse: true, limit: 100),
+                       Self.scanKeys.reversed().map(valued), "end past the greatest key")
+        XCTAssertEqual(try engine.scan(start: [0], end: [1], reverse: true, limit: 100), [],
+                       "end at the smallest key")
+        try assertEmptyScans(engine, reverse: true)
+    }
+
+    /// Unsigned bytes, and a key sorts right after its own prefix.
+    func checkByteWiseOrder() async throws {
+        let engine = try makeEngine()
+        let ascending: [[UInt8]] = [
+            [0x00], [0x00, 0x00], [0x00, 0xFF], [0x01], [0x7F], [0x80], [0xFE, 0xFF], [0xFF], [0xFF, 0x00], [0xFF, 0xFF],
+        ]
+        let insertionOrder = [7, 2, 9, 0, 5, 4, 1, 8, 3, 6].map { ascending[$0] }
+        for key in insertionOrder {
+            try await put(engine, key, key)
+        }
+
+        XCTAssertEqual(try scanAll(engine), ascending.map { entry($0, $0) })
+        XCTAssertEqual(try engine.scan(start: [], end: [0xFF, 0xFF, 0xFF], reverse: true, limit: 100),
+                       ascending.reversed().map { entry($0, $0) })
+        XCTAssertEqual(try engine.scan(start: [0x00], end: [0x00, 0xFF], reverse: false, limit: 100).map(\.key),
+                       [[0x00], [0x00, 0x00]])
+        XCTAssertEqual(try engine.scan(start: [0x7F], end: [0xFF], reverse: false, limit: 100).map(\.key),
+                       [[0x7F], [0x80], [0xFE, 0xFF]], "0x80 sorts after 0x7F: bytes are unsigned")
+        XCTAssertEqual(try engine.scan(start: [0xFF], end: [0xFF, 0xFF], reverse: true, limit: 100).map(\.key),
+                       [[0xFF, 0x00], [0xFF]])
+        XCTAssertEqual(try engine.get([0xFF, 0xFF]), [0xFF, 0xFF])
+        XCTAssertEqual(try engine.get([0x00]), [0x00])
+    }
+
+    func checkManyConcurrentWriters() async throws {
+        let engine = try makeEngine()
+        let tasks = 64
+        let writesPerTask = 50
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    for write in 0..<writesPerTask {
+                        try await engine.write(WriteBatch([
+                            .put(key: [UInt8(task), UInt8(write)], value: [UInt8(task), UInt8(write), 7]),
+                        ]))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        let expected = (0..<tasks).flatMap { task in
+            (0..<writesPerTask).map { write in
+                entry([UInt8(task), UInt8(write)], [UInt8(task), UInt8(write), 7])
+            }
+        }
+        XCTAssertEqual(try scanAll(engine), expected)
+    }
+
+    func checkClosedEngineThrowsClosed() async throws {
+        let engine = try makeEngine()
+        try await put(engine, [1], [1])
+        try engine.close()
+
+        try await assertThrows(.closed) { _ = try engine.get([1]) }
+        try await assertThrows(.closed) { _ = try engine.scan(start: [0], end: [9], reverse: false, limit: 10) }
+        try await assertThrows(.closed) { _ = try engine.scan(start: [0], end: [9], reverse: true, limit: 10) }
+        try await assertThrows(.closed) { try await engine.write(WriteBatch([.put(key: [2], value: [2])])) }
+        XCTAssertNoThrow(try engine.close(), "close is idempotent")
+        try await assertThrows(.closed) { _ = try engine.get([1]) }
+    }
+
+    // MARK: - Helpers
+
+    /// Keys for the scan checks: prefixes and their extensions.
+    static let scanKeys: [[UInt8]] = [[1], [1, 0], [1, 0, 0], [1, 1], [2], [2, 0], [3]]
+
+    func put(_ engine: any StorageEngine, _ key: [UInt8], _ value: [UInt8]) async throws {
+        try await engine.write(WriteBatch([.put(key: key, value: value)]))
+    }
+
+    /// Stores each key with the value `valued(key)`, in one batch.
+    func putAll(_ engine: any StorageEngine, _ keys: [[UInt8]]) async throws {
+        try await engine.write(WriteBatch(keys.map { .put(key: $0, value: valued($0).value) }))
+    }
+
+    func valued(_ key: [UInt8]) -> KeyValue {
+        entry(key, [0xAA] + key)
+    }
+
+    func entry(_ key: [UInt8], _ value: [UInt8]) -> KeyValue {
+        KeyValue(key: key, value: value)
+    }
+
+    /// Every entry in ascending order (all test keys are below [FF FF FF]).
+    func scanAll(_ engine: any StorageEngine) throws -> [KeyValue] {
+        try engine.scan(start: [], end: [0xFF, 0xFF, 0xFF], reverse: false, limit: .max)
+    }
+
+    func assertEmptyScans(_ engine: any StorageEngine, reverse: Bool, line: UInt = #line) throws {
+        XCTAssertEqual(try engine.scan(start: [0], end: [9], reverse: reverse, limit: 0), [], "limit 0", line: line)
+        XCTAssertEqual(try engine.scan(start: [1], end: [1], reverse: reverse, limit: 100), [], "start == end", line: line)
+        XCTAssertEqual(try engine.scan(start: [2], end: [1], reverse: reverse, limit: 100), [], "start > end", line: line)
+    }
+
+    func assertThrows(
+        _ expected: StorageError, file: StaticString = #filePath, line: UInt = #line,
+        _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
+            XCTFail("expected \(expected), but nothing was thrown", file: file, line: line)
+        } catch let error as StorageError {
+            XCTAssertEqual(error, expected, file: file, line: line)
+        }
+    }
+
+    /// A directory removed when the test ends.
+    func makeTemporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tern-storage-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    /// A RocksDB engine at `path`, closed when the test ends (teardown blocks run last-added
+    /// first, so it is closed before its directory is removed).
+    func openRocksDB(at path: String, options: RocksDBStorage.Options = .init()) throws -> RocksDBStorage {
+        let engine = try RocksDBStorage(path: path, options: options)
+        addTeardownBlock { engine.close() }
+        return engine
+    }
+}
+
+final class InMemoryStorageConformanceTests: StorageConformanceTests {
+    override func makeEngine() throws -> any StorageEngine {
+        let engine = InMemoryStorage()
+        addTeardownBlock { try? engine.close() }
+        return engine
+    }
+
+    func testPutGetOverwriteDelete() async throws { try await checkPutGetOverwriteDelete() }
+    func testMissingKeyIsNil() async throws { try await checkMissingKeyIsNil() }
+    func testBatchAppliesAllOperationsInOrder() async throws { try await checkBatchAppliesAllOperationsInOrder() }
+    func testBatchIsAtomicForConcurrentReaders() async throws { try await checkBatchIsAtomicForConcurrentReaders() }
+    func testDeleteRange() async throws { try await checkDeleteRange() }
+    func testScanForward() async throws { try await checkScanForward() }
+    func testScanReverse() async throws { try await checkScanReverse() }
+    func testByteWiseOrder() async throws { try await checkByteWiseOrder() }
+    func testManyConcurrentWriters() async throws { try await checkManyConcurrentWriters() }
+    func testClosedEngineThrowsClosed() async throws { try await checkClosedEngineThrowsClosed() }
+}
+
+final class RocksDBStorageConformanceTests: StorageConformanceTests {
+    override func makeEngine() throws -> any StorageEngine {
+        try openRocksDB(at: makeTemporaryDirectory() + "/db")
+    }
+
+    func testPutGetOverwriteDelete() async throws { try await checkPutGetOverwriteDelete() }
+    func testMissingKeyIsNil() async throws { try await checkMissingKeyIsNil() }
+    func testBatchAppliesAllOperationsInOrder() async throws { try await checkBatchAppliesAllOperationsInOrder() }
+    func testBatchIsAtomicForConcurrentReaders() async throws { try await checkBatchIsAtomicForConcurrentReaders() }
+    func testDeleteRange() async throws { try await checkDeleteRange() }
+    func testScanForward() async throws { try await checkScanForward() }
+    func testScanReverse() async throws { try await checkScanReverse() }
+    func testByteWiseOrder() async throws { try await checkByteWiseOrder() }
+    func testManyConcurrentWriters() async throws { try await checkManyConcurrentWriters() }
+    func testClosedEngineThrowsClosed() async throws { try await checkClosedEngineThrowsClosed() }
+
+    // MARK: - RocksDB only
+
+    func testDataSurvivesCloseAndReopen() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        let first = try openRocksDB(at: path)
+        try await putAll(first, Self.scanKeys)
+        try await first.write(WriteBatch([.deleteRange(start: [1, 0], end: [1, 1]), .delete(key: [3])]))
+        first.close()
+
+        let second = try openRocksDB(at: path)
+        XCTAssertEqual(try scanAll(second), [[1], [1, 1], [2], [2, 0]].map(valued))
+        XCTAssertNil(try second.get([1, 0, 0]), "the range deletion survived too")
+    }
+
+    /// Dropping the last reference closes the database (else its lock would stop the reopen).
+    func testDeinitClosesTheDatabase() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        do {
+            let engine = try RocksDBStorage(path: path)
+            try await put(engine, [1], [1])
+        }
+        let reopened = try openRocksDB(at: path)
+        XCTAssertEqual(try reopened.get([1]), [1])
+    }
+
+    func testCreatesMissingParentDirectories() async throws {
+        let path = try makeTemporaryDirectory() + "/a/b/c/db"
+        let engine = try openRocksDB(at: path)
+        try await put(engine, [1], [1])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/CURRENT"))
+    }
+
+    func testSecondOpenOfSamePathFailsWithIOError() throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        _ = try openRocksDB(at: path)
+        XCTAssertThrowsError(try RocksDBStorage(path: path)) { error in
+            let storageError = error as? StorageError
+            XCTAssertNotNil(storageError)
+            XCTAssertNotEqual(storageError, .closed)
+            XCTAssertTrue("\(error)".contains("I/O error"), "\(error)")
+            XCTAssertTrue("\(error)".lowercased().contains("lock"), "RocksDB's message is kept: \(error)")
+        }
+    }
+
+    /// Batches queued while the commit thread is busy are committed together, in one write.
+    func testGroupCommitCombinesQueuedBatchesIntoOneWrite() async throws {
+        let engine = try openRocksDB(at: makeTemporaryDirectory() + "/db")
+        engine.setCommitsPausedForTesting(true)
+        let writers = (0..<8).map { index in
+            Task { try await engine.write(WriteBatch([.put(key: [UInt8(index)], value: [UInt8(index)])])) }
+        }
+        try await waitUntilPending(engine, count: 8)
+        XCTAssertNil(try engine.get([0]), "nothing is visible before it is committed")
+
+        engine.setCommitsPausedForTesting(false)
+        for writer in writers {
+            try await writer.value
+        }
+        XCTAssertEqual(engine.commitStatistics, .init(groupCommits: 1, batches: 8))
+        XCTAssertEqual(try scanAll(engine).map(\.key), (0..<8).map { [UInt8($0)] })
+    }
+
+    func testFullCommitQueueThrowsOverloaded() async throws {
+        let options = RocksDBStorage.Options(commitQueueCapacity: 4)
+        let engine = try openRocksDB(at: makeTemporaryDirectory() + "/db", options: options)
+        engine.setCommitsPausedForTesting(true)
+        let writers = (0..<4).map { index in
+            Task { try await engine.write(WriteBatch([.put(key: [UInt8(index)], value: [1])])) }
+        }
+        try await waitUntilPending(engine, count: 4)
+
+        try await assertThrows(.overloaded) { try await engine.write(WriteBatch([.put(key: [9], value: [9])])) }
+
+        engine.setCommitsPausedForTesting(false)
+        for writer in writers {
+            try await writer.value
+        }
+        XCTAssertEqual(try scanAll(engine).map(\.key), [[0], [1], [2], [3]], "the refused batch was not written")
+        try await put(engine, [9], [9])  // room again once the queue drains
+        XCTAssertEqual(try engine.get([9]), [9])
+    }
+
+    func testCloseCommitsQueuedWritesFirst() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        let engine = try openRocksDB(at: path)
+        engine.setCommitsPausedForTesting(true)
+        let writers = (0..<3).map { index in
+            Task { try await engine.write(WriteBatch([.put(key: [UInt8(index)], value: [2])])) }
+        }
+        try await waitUntilPending(engine, count: 3)
+
+        engine.close()  // overrides the pause: drains, then closes
+        for writer in writers {
+            try await writer.value
+        }
+        let reopened = try openRocksDB(at: path)
+        XCTAssertEqual(try scanAll(reopened).map(\.key), [[0], [1], [2]])
+    }
+
+    func testEveryCompressionSettingRoundTrips() async throws {
+        for compression in [RocksDBStorage.Compression.none, .snappy, .lz4] {
+            let path = try makeTemporaryDirectory() + "/db"
+            let options = RocksDBStorage.Options(sync: false, compression: compression)
+            let engine = try openRocksDB(at: path, options: options)
+            try await putAll(engine, Self.scanKeys)
+            engine.close()
+
+            let reopened = try openRocksDB(at: path, options: options)
+            XCTAssertEqual(try scanAll(reopened), Self.scanKeys.map(valued), "\(compression)")
+            reopened.close()
+        }
+    }
+
+    private func waitUntilPending(_ engine: RocksDBStorage, count: Int, line: UInt = #line) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while engine.pendingWriteCountForTesting < count {
+            guard ContinuousClock.now < deadline else {
+                XCTFail("only \(engine.pendingWriteCountForTesting) of \(count) writes were queued", line: line)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
