@@ -1,0 +1,47 @@
+# Tern — the two commands a fresh machine needs:
+#   make run    installs what is missing, builds a release binary, serves 127.0.0.1:8000 (data in ./data)
+#   make test   installs what is missing, builds, runs the Swift tests and the client tests
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8000
+DATA_DIR ?= ./data
+
+.PHONY: deps build release run test test-swift test-clients bench soak clean
+
+# System library (RocksDB from Debian) and the test-only Python packages.
+deps:
+	@pkg-config --exists rocksdb 2>/dev/null || { \
+		echo "installing librocksdb-dev"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librocksdb-dev; }
+	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || $(PYTHON) -m pip install -q boto3 pytest
+	@command -v aws >/dev/null 2>&1 || $(PYTHON) -m pip install -q awscli
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	mkdir -p $(DATA_DIR)
+	.build/release/tern serve --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(MAKE) test-swift test-clients
+
+test-swift:
+	$(SWIFT) test --skip-build
+
+# boto3 and AWS CLI against real `tern serve` processes that the tests start and stop.
+test-clients:
+	TERN_BIN=$(CURDIR)/.build/debug/tern $(PYTHON) -m pytest -q tests
+
+# Benchmarks are never part of the test suite: release build, one node on RocksDB.
+bench: release
+	scripts/bench.sh
+
+clean:
+	rm -rf .build
