@@ -121,11 +121,12 @@ extension AttributeValue {
         let elements = try expectList(payload, type: "SS")
         if elements.isEmpty { throw emptySet() }
         var strings: [String] = []
-        var seen = Set<String>()
+        // Members are compared byte-wise, as DynamoDB does (not by Unicode equivalence).
+        var seen = Set<[UInt8]>()
         for element in elements {
             let text = try expectString(element, type: "SS")
             strings.append(text)
-            seen.insert(text)
+            seen.insert(Array(text.utf8))
         }
         if seen.count != strings.count {
             throw DynamoDBError.validation("One or more parameter values were invalid: Input collection [\(strings.joined(separator: ", "))] contains duplicates.")

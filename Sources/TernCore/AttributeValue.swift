@@ -77,7 +77,9 @@ public struct AttributeMap: Sendable, Hashable, Sequence {
         while low < high {
             let mid = (low + high) / 2
             let candidate = entries[mid].name
-            if candidate == name { return (mid, true) }
+            // Byte-wise, not String ==: names that are canonically equivalent Unicode but
+            // different bytes are different attributes in DynamoDB.
+            if candidate.utf8.elementsEqual(name.utf8) { return (mid, true) }
             if AttributeMap.precedes(candidate, name) { low = mid + 1 } else { high = mid }
         }
         return (low, false)

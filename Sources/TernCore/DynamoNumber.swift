@@ -90,7 +90,9 @@ public struct DynamoNumber: Sendable, Hashable, Comparable, CustomStringConverti
             let start = index
             while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
                 // Clamp huge exponents; anything this large is out of range anyway.
-                exponentPart = min(exponentPart * 10 + Int(bytes[index] - UInt8(ascii: "0")), 1_000_000)
+                // Clamp far beyond any representable value (and any body length) so that the
+                // clamp never changes a number that is in range.
+                exponentPart = min(exponentPart * 10 + Int(bytes[index] - UInt8(ascii: "0")), 1_000_000_000_000_000)
                 index += 1
             }
             guard index > start, index == bytes.count else { return nil }

@@ -13,14 +13,16 @@ public struct HybridLogicalClock: Sendable, Equatable {
     /// The next timestamp for a local event at `physicalMillis`.
     public mutating func tick(physicalMillis: UInt64) -> UInt64 {
         let physical = physicalMillis << 16
-        last = physical > last ? physical : last + 1
+        // Saturate rather than trap: a corrupt timestamp must not crash the node.
+        last = physical > last ? physical : (last == .max ? last : last + 1)
         return last
     }
 
     /// Advances past a timestamp received from another node.
     public mutating func observe(_ remote: UInt64, physicalMillis: UInt64) -> UInt64 {
         let physical = physicalMillis << 16
-        last = max(physical, max(last, remote) + 1)
+        let newest = max(last, remote)
+        last = max(physical, newest == .max ? newest : newest + 1)
         return last
     }
 }

@@ -172,7 +172,9 @@ public struct ByteReader {
         let negative = try byte() == 1
         let zigzag = try varint()
         let exponent = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
-        let digitCount = try count()
+        // Digits are packed two per byte, so a count of n needs only ⌈n/2⌉ bytes to remain.
+        let digitCount = Int(try varint())
+        guard digitCount <= DynamoNumber.maxSignificantDigits, (digitCount + 1) / 2 <= bytes.count - offset else { throw fail() }
         var digits: [UInt8] = []
         digits.reserveCapacity(digitCount)
         for i in 0..<((digitCount + 1) / 2) {

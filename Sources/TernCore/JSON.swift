@@ -75,7 +75,9 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 
 extension JSON {
     /// The deepest nesting accepted. DynamoDB documents nest at most 32 levels; requests add a few.
-    public static let maxDepth = 64
+    /// Each DynamoDB nesting level costs two JSON levels ({"M": {...}}) and requests wrap items in
+    /// up to six more, so 32 item levels need about 70.
+    public static let maxDepth = 100
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
@@ -204,6 +206,8 @@ struct JSONParser {
         let digitsStart = index
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         if index == digitsStart { throw fail("Invalid number") }
+        // RFC 8259: no leading zeros.
+        if index - digitsStart > 1, bytes[digitsStart] == UInt8(ascii: "0") { throw fail("Invalid number") }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             let fractionStart = index

@@ -21,7 +21,7 @@ final class GroupCommitQueue: @unchecked Sendable {
     typealias Commit = @Sendable ([WriteBatch]) throws -> Void
 
     struct Statistics: Sendable, Equatable {
-        /// Combined writes performed (one fsync each when syncing).
+        /// Calls to `commit`: combined writes (one fsync each when syncing).
         var groupCommits = 0
         /// Caller batches committed by them.
         var batches = 0
@@ -112,8 +112,7 @@ final class GroupCommitQueue: @unchecked Sendable {
 
     private func runCommitLoop() {
         while let group = nextGroup() {
-            let result = Result { try commit(group.map(\.batch)) }
-            record(groupOf: group.count)
+            let result = Result { try commitAndRecord(group.map(\.batch)) }
             for entry in group {
                 entry.continuation.resume(with: result)
             }
@@ -137,10 +136,13 @@ final class GroupCommitQueue: @unchecked Sendable {
         return group
     }
 
-    private func record(groupOf size: Int) {
-        condition.lock()
-        statistics.groupCommits += 1
-        statistics.batches += size
-        condition.unlock()
+    private func commitAndRecord(_ batches: [WriteBatch]) throws {
+        defer {
+            condition.lock()
+            statistics.groupCommits += 1
+            statistics.batches += batches.count
+            condition.unlock()
+        }
+        try commit(batches)
     }
 }

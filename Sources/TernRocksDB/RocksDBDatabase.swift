@@ -60,7 +60,9 @@ final class RocksDBDatabase: @unchecked Sendable {
                     rocksdb_get(db, pointReadOptions, keyPointer, keyLength, &length, error)
                 }
             }
-            guard let value else { return nil }  // NULL without an error means "not found"
+            // NULL without an error means "not found". An empty value comes back as malloc(0),
+            // which is non-NULL on glibc and Darwin (a conformance test checks empty values).
+            guard let value else { return nil }
             defer { rocksdb_free(value) }
             return Array(UnsafeRawBufferPointer(start: value, count: length))
         }
@@ -207,8 +209,9 @@ final class RocksDBDatabase: @unchecked Sendable {
                 rocksdb_writebatch_delete(writeBatch, keyPointer, keyLength)
             }
         case .deleteRange(let start, let end):
-            // An empty or inverted range deletes nothing; RocksDB must not see one, because an
-            // inverted range tombstone is undefined behaviour there.
+            // An empty or inverted range deletes nothing, so it is skipped. It must be: RocksDB
+            // rejects a write batch holding an inverted range ("end key comes before start key"),
+            // and under group commit that would fail every caller sharing the write.
             guard start.lexicographicallyPrecedes(end) else { return }
             withCBytes(start) { startPointer, startLength in
                 withCBytes(end) { endPointer, endLength in

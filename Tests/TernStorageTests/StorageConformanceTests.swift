@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TernStorage
 @testable import TernRocksDB
 import XCTest
@@ -335,6 +336,19 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
         XCTAssertNil(try second.get([1, 0, 0]), "the range deletion survived too")
     }
 
+    /// An acknowledged write is already in the write-ahead log: a copy of the directory taken
+    /// while the engine is still open (as a crash would leave it) recovers it.
+    func testAcknowledgedWritesAreRecoverableWithoutClose() async throws {
+        let directory = try makeTemporaryDirectory()
+        let engine = try openRocksDB(at: directory + "/db")
+        try await putAll(engine, Self.scanKeys)
+        try await engine.write(WriteBatch([.delete(key: [3])]))
+
+        try FileManager.default.copyItem(atPath: directory + "/db", toPath: directory + "/crashed")
+        let recovered = try openRocksDB(at: directory + "/crashed")
+        XCTAssertEqual(try scanAll(recovered), Self.scanKeys.dropLast().map(valued))
+    }
+
     /// Dropping the last reference closes the database (else its lock would stop the reopen).
     func testDeinitClosesTheDatabase() async throws {
         let path = try makeTemporaryDirectory() + "/db"
@@ -392,9 +406,18 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
         }
         try await waitUntilPending(engine, count: 4)
 
-        try await assertThrows(.overloaded) { try await engine.write(WriteBatch([.put(key: [9], value: [9])])) }
-
+        // The fifth write must be refused at once, while the queue is still full. It runs in a
+        // task so that a regression (the write queued and waiting) fails the test, not hangs it.
+        let fifthFinished = Flag()
+        let fifth = Task {
+            defer { fifthFinished.set() }
+            try await engine.write(WriteBatch([.put(key: [9], value: [9])]))
+        }
+        try await waitUntil("the fifth write is refused or queued") {
+            fifthFinished.isSet || engine.pendingWriteCountForTesting > 4
+        }
         engine.setCommitsPausedForTesting(false)
+        try await assertThrows(.overloaded) { try await fifth.value }
         for writer in writers {
             try await writer.value
         }
@@ -435,13 +458,28 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
     }
 
     private func waitUntilPending(_ engine: RocksDBStorage, count: Int, line: UInt = #line) async throws {
+        try await waitUntil("\(count) writes are queued", line: line) {
+            engine.pendingWriteCountForTesting >= count
+        }
+    }
+
+    private func waitUntil(_ what: String, line: UInt = #line, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while engine.pendingWriteCountForTesting < count {
+        while !condition() {
             guard ContinuousClock.now < deadline else {
-                XCTFail("only \(engine.pendingWriteCountForTesting) of \(count) writes were queued", line: line)
+                XCTFail("timed out waiting until \(what)", line: line)
                 return
             }
             try await Task.sleep(for: .milliseconds(2))
         }
     }
+}
+
+/// A flag one task sets and another polls.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+
+    var isSet: Bool { value.withLock { $0 } }
 }
