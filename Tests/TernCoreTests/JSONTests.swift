@@ -138,13 +138,13 @@ final class JSONTests: XCTestCase {
     // MARK: Depth
 
     func testDepthLimit() {
-        XCTAssertEqual(JSON.maxDepth, 64)
+        XCTAssertEqual(JSON.maxDepth, 100)
         func nestedArrays(_ depth: Int) -> String { String(repeating: "[", count: depth) + String(repeating: "]", count: depth) }
         func nestedObjects(_ depth: Int) -> String { String(repeating: "{\"a\":", count: depth - 1) + "{}" + String(repeating: "}", count: depth - 1) }
-        XCTAssertNotNil(try? JSON.parse(nestedArrays(64)))
-        XCTAssertNotNil(try? JSON.parse(nestedObjects(64)))
-        assertRejects(nestedArrays(65), "Nesting too deep")
-        assertRejects(nestedObjects(65), "Nesting too deep")
+        XCTAssertNotNil(try? JSON.parse(nestedArrays(100)))
+        XCTAssertNotNil(try? JSON.parse(nestedObjects(100)))
+        assertRejects(nestedArrays(101), "Nesting too deep")
+        assertRejects(nestedObjects(101), "Nesting too deep")
         assertRejects(nestedArrays(100_000), "Nesting too deep")
         // Depth is about nesting, not about how many containers a document holds.
         let wide = "[" + Array(repeating: nestedArrays(60), count: 200).joined(separator: ",") + "]"
@@ -303,4 +303,11 @@ final class JSONTests: XCTestCase {
 
     /// RFC 8259 §6: `int = zero / ( digit1-9 *DIGIT )`: a leading zero is not allowed.
     func testLeadingZerosInNumbersRejected() throws {
+        for text in ["01", "-007", "[00]", "{\"a\":012}"] {
+            XCTAssertThrowsError(try JSON.parse(text), "\(text) must be rejected")
+        }
+        for text in ["0", "-0", "0.5", "10", "[0,0]", "0e5"] {
+            XCTAssertNoThrow(try JSON.parse(text), "\(text) must parse")
+        }
+    }
 }
