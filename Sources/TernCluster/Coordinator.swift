@@ -27,6 +27,7 @@ public final class Coordinator: Sendable {
     let storage: any StorageEngine
     let physicalMillis: @Sendable () -> UInt64
     let clock: Mutex<HybridLogicalClock>
+    let locks = KeyLockTable()
 
     public init(nodeId: String, storage: any StorageEngine, physicalMillis: @escaping @Sendable () -> UInt64) {
         self.nodeId = nodeId
@@ -60,21 +61,94 @@ public final class Coordinator: Sendable {
     /// when `returnOld` is set.
     @discardableResult
     public func write(_ mutation: ItemMutation, returnOld: Bool) async throws -> Item? {
-        let storageKey = mutation.table.storageKey(mutation.key)
-        let old = returnOld ? try storage.get(storageKey).flatMap { try decodeLive($0) } : nil
-        var batch = WriteBatch()
-        batch.put(storageKey, newVersion(mutation.item).encoded())
-        try await storage.write(batch)
-        return old
+        let result = try await update(mutation.table, mutation.key, readOld: returnOld) { _ in .write(mutation.item) }
+        return result.old
     }
 
-    /// Applies several mutations as one durable batch (BatchWriteItem).
-    public func write(_ mutations: [ItemMutation]) async throws {
-        var batch = WriteBatch()
-        for mutation in mutations {
-            batch.put(mutation.table.storageKey(mutation.key), newVersion(mutation.item).encoded())
+    /// What a read-modify-write decides after seeing the current item.
+    public enum UpdateDecision: Sendable {
+        /// Store this item (nil deletes it).
+        case write(Item?)
+        /// Change nothing.
+        case keep
+    }
+
+    /// Reads the current item, lets `decide` choose the new one, and writes it — atomically with
+    /// respect to every other write of the same key (conditional writes, UpdateItem, ADD).
+    /// `decide` may throw (ConditionalCheckFailedException, validation errors): nothing is written.
+    /// Returns the old and the new live item.
+    public func update(
+        _ table: TableDefinition, _ key: PrimaryKey, readOld: Bool = true,
+        _ decide: @Sendable (Item?) throws -> UpdateDecision
+    ) async throws -> (old: Item?, new: Item?) {
+        let storageKey = table.storageKey(key)
+        return try await locks.withLock(storageKey) {
+            let old = readOld ? try storage.get(storageKey).flatMap { try decodeLive($0) } : nil
+            switch try decide(old) {
+            case .keep:
+                return (old, old)
+            case .write(let item):
+                var batch = WriteBatch()
+                batch.put(storageKey, newVersion(item).encoded())
+                try await storage.write(batch)
+                return (old, item)
+            }
         }
-        try await storage.write(batch)
+    }
+
+    /// Applies several mutations as one durable batch (BatchWriteItem), holding each key's lock
+    /// so the batch never interleaves with a read-modify-write of one of its items.
+    public func write(_ mutations: [ItemMutation]) async throws {
+        // Locks are taken in key order so two batches sharing keys cannot deadlock.
+        let keyed = mutations.map { (key: $0.table.storageKey($0.key), mutation: $0) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        try await withLocks(keyed.map(\.key)[...]) {
+            var batch = WriteBatch()
+            for entry in keyed {
+                batch.put(entry.key, newVersion(entry.mutation.item).encoded())
+            }
+            try await storage.write(batch)
+        }
+    }
+
+    func withLocks(_ keys: ArraySlice<[UInt8]>, _ body: () async throws -> Void) async throws {
+        guard let first = keys.first else { return try await body() }
+        try await locks.withLock(first) {
+            try await withLocks(keys.dropFirst(), body)
+        }
+    }
+
+    /// One page of a range read: live items in key order (or reverse), and where to continue.
+    public struct RangePage: Sendable {
+        public var items: [(storageKey: [UInt8], item: Item)]
+        /// True when the range holds no further live items after the last one returned.
+        public var exhausted: Bool
+    }
+
+    /// Reads live items with `start <= key < end`, stopping after `maxItems` items or once the
+    /// items read reach `maxBytes` (DynamoDB's 1 MB page: the item that crosses it is included).
+    /// Tombstones are skipped. The read walks storage in bounded chunks.
+    public func readRange(start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int) throws -> RangePage {
+        var items: [(storageKey: [UInt8], item: Item)] = []
+        var bytes = 0
+        var low = start
+        var high = end
+        let chunk = max(1, min(maxItems, 256))
+        while items.count < maxItems, bytes < maxBytes {
+            let entries = try storage.scan(start: low, end: high, reverse: reverse, limit: chunk)
+            for entry in entries {
+                if reverse { high = entry.key } else { low = entry.key + [0] }
+                guard let item = try decodeLive(entry.value) else { continue }
+                items.append((entry.key, item))
+                bytes += ItemSize.of(item)
+                if items.count >= maxItems || bytes >= maxBytes {
+                    let more = try !storage.scan(start: low, end: high, reverse: reverse, limit: 1).isEmpty
+                    return RangePage(items: items, exhausted: !more)
+                }
+            }
+            if entries.count < chunk { return RangePage(items: items, exhausted: true) }
+        }
+        return RangePage(items: items, exhausted: false)
     }
 
     /// Item count and DynamoDB-accounted size of a table, by a full scan of its key range.

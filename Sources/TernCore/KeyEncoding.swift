@@ -48,6 +48,23 @@ public enum KeyEncoding {
         }
     }
 
+    /// The encoding of every S or B key component that starts with `value`: its escaped bytes
+    /// without the terminator (Query's `begins_with` on a sort key is one prefix range).
+    public static func appendPrefixComponent(_ value: AttributeValue, to out: inout [UInt8]) {
+        switch value {
+        case .s(let text): appendEscapedBody(text.utf8, to: &out)
+        case .b(let blob): appendEscapedBody(blob, to: &out)
+        default: preconditionFailure("begins_with applies to S and B keys; validation runs first: \(value.typeName)")
+        }
+    }
+
+    static func appendEscapedBody<C: Sequence>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
+        for byte in bytes {
+            out.append(byte)
+            if byte == 0 { out.append(0xFF) }
+        }
+    }
+
     static func appendEscaped<C: Sequence>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
         for byte in bytes {
             out.append(byte)
