@@ -50,15 +50,6 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_END
     os.environ.pop(_name, None)
 
 
-# Server bugs found by this suite, shared by the tests that trip over them. Each marker is
-# strict: once the server is fixed the test XPASSes, fails, and the marker must be removed.
-CODEC_BUG = pytest.mark.xfail(strict=True, reason=(
-    "server bug: ItemCodec's ByteReader.number() checks the digit COUNT against the remaining "
-    "bytes with count(), but digits are packed two per byte, so a number with >=2 significant "
-    "digits near the end of the stored value fails to decode: the write is acknowledged, then "
-    "GetItem/BatchGetItem/DescribeTable/PutItem(ALL_OLD) answer 500 'corrupt stored value'"))
-
-
 def tern_binary() -> str:
     configured = os.environ.get("TERN_BIN")
     path = Path(configured) if configured else DEFAULT_BIN

@@ -73,6 +73,18 @@ def test_correct_keys_work_for_every_configured_key(auth_server, alpha, auth_tab
     assert auth_table in beta.list_tables()["TableNames"]
 
 
+def test_any_region_in_the_scope_is_accepted(auth_server):
+    """The node answers for whatever region a client is configured with; the scope is still signed."""
+    import boto3
+
+    from conftest import client_config
+
+    client = boto3.session.Session().client("dynamodb", endpoint_url=auth_server.endpoint, region_name="eu-west-3",
+                                            aws_access_key_id=KEYS[1][0], aws_secret_access_key=KEYS[1][1],
+                                            config=client_config())
+    assert "TableNames" in client.list_tables()
+
+
 def test_botocore_signed_request_accepted(auth_server, auth_table):
     status, body, _ = signed_request(auth_server, "DescribeTable", {"TableName": auth_table},
                                      access_key=KEYS[0][0], secret=KEYS[0][1])

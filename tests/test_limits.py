@@ -158,14 +158,10 @@ def nested(depth: int, kinds: str = "M") -> dict:
     return value
 
 
-JSON_DEPTH_BUG = pytest.mark.xfail(strict=True, reason=(
-    "server bug: JSON.maxDepth = 64 in the request parser, but every level of M/L nesting costs "
-    "two JSON levels ({\"M\": {\"d\": ...}}) on top of the request's own 3 (6 in BatchWriteItem), so "
-    "items nested 31..32 levels deep are rejected as 'SerializationException: Malformed JSON "
-    "request body: Nesting too deep' and 33 levels get that instead of the ValidationException"))
+# Regression: the JSON parser's depth bound (64) once rejected documents of 31-32 levels,
+# which need two JSON levels per M/L level plus the request's own.
 
 
-@JSON_DEPTH_BUG
 @pytest.mark.parametrize("kinds", ["M", "L", "ML"])
 def test_nesting_32_levels_accepted(ddb, table, kinds):
     ok = {"pk": {"S": "deep-" + kinds}, "doc": nested(32, kinds)}
@@ -176,7 +172,6 @@ def test_nesting_32_levels_accepted(ddb, table, kinds):
     assert ddb.get_item(TableName=table, Key={"pk": ok2["pk"]}, ConsistentRead=True)["Item"] == ok2
 
 
-@JSON_DEPTH_BUG
 @pytest.mark.parametrize("kinds", ["M", "L", "ML"])
 def test_nesting_33_levels_rejected(ddb, table, kinds):
     too_deep = {"pk": {"S": "deeper-" + kinds}, "doc": nested(33, kinds)}
@@ -264,18 +259,14 @@ def test_invalid_attribute_values(ddb_nv, ddb, table, value, phrase):
     assert absent(ddb, table, {"pk": {"S": "bad-value"}})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: string sets are de-duplicated with Swift String equality (Unicode canonical "
-    "equivalence), so U+00E9 and U+0065 U+0301 count as duplicates; DynamoDB compares UTF-8 bytes"))
+# Regression: strings and attribute names were once compared with Swift String equality
+# (Unicode canonical equivalence); DynamoDB compares UTF-8 bytes.
 def test_string_set_members_compare_as_bytes(ddb, table):
     item = {"pk": {"S": "nfc"}, "ss": {"SS": ["\u00e9", "e\u0301"]}}
     ddb.put_item(TableName=table, Item=item)
     assert sorted(ddb.get_item(TableName=table, Key={"pk": {"S": "nfc"}})["Item"]["ss"]["SS"]) == sorted(item["ss"]["SS"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: AttributeMap looks names up with Swift String == (Unicode canonical equivalence), "
-    "so attributes named U+00E9 and U+0065 U+0301 are silently merged into one and a value is lost"))
 @pytest.mark.parametrize("where", ["top-level", "nested-map"])
 def test_attribute_names_compare_as_bytes(ddb, table, where):
     names = {"\u00e9": {"S": "precomposed"}, "e\u0301": {"S": "decomposed"}}

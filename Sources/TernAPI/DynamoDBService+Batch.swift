@@ -44,8 +44,9 @@ extension DynamoDBService {
             throw DynamoDBError.validation("1 validation error detected: Value at 'requestItems.\(name).member.keys' failed to satisfy constraint: Member must have length less than or equal to 100")
         }
         let consistent = try entry.bool("ConsistentRead") ?? false
-        let projection = try DynamoDBService.projection(entry)
-        try DynamoDBService.checkExpressionAttributes(entry, usesExpression: entry.has("ProjectionExpression"), usedNames: projection.usedNames)
+        var attributes = try DynamoDBService.expressionAttributes(entry)
+        let paths = try DynamoDBService.projection(entry, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(entry, attributes)
         let table = try existingTable(name)
         var parsed: [(key: PrimaryKey, map: Item)] = []
         var seen = Set<[UInt8]>()
@@ -57,7 +58,7 @@ extension DynamoDBService {
             }
             parsed.append((key, map))
         }
-        return BatchGetTable(name: name, table: table, keys: parsed, paths: projection.paths, consistent: consistent, request: json)
+        return BatchGetTable(name: name, table: table, keys: parsed, paths: paths, consistent: consistent, request: json)
     }
 
     func batchGetItem(_ input: RequestParameters) throws -> [UInt8] {

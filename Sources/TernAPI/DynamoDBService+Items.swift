@@ -1,46 +1,17 @@
 import TernCluster
 import TernCore
 
-// Item operations: PutItem, GetItem, DeleteItem.
+// Item operations: PutItem, GetItem, DeleteItem, UpdateItem. Conditional and read-modify-write
+// operations run under the coordinator's per-key lock, so they are atomic against every other
+// writer of the same item.
 
 extension DynamoDBService {
-    /// Parameters that belong to the expression language, which arrives with the next API issue.
-    /// Until then they are rejected with a clear error, never silently ignored.
-    static let conditionParameters = ["ConditionExpression", "Expected", "ConditionalOperator"]
-
-    static func rejectNotYetSupported(_ parameters: RequestParameters, _ names: [String]) throws(DynamoDBError) {
-        for name in names where parameters.has(name) {
-            throw DynamoDBError.validation("Tern does not support the \(name) parameter yet; see docs/compatibility.md")
-        }
-    }
-
-    /// ExpressionAttributeNames / ExpressionAttributeValues are only valid alongside an expression.
-    static func checkExpressionAttributes(_ parameters: RequestParameters, usesExpression: Bool, usedNames: Set<String>) throws(DynamoDBError) {
-        let names = try parameters.stringMap("ExpressionAttributeNames")
-        let hasValues = parameters.has("ExpressionAttributeValues")
-        if !usesExpression {
-            if names != nil {
-                throw DynamoDBError.validation("ExpressionAttributeNames can only be specified when using expressions")
-            }
-            if hasValues {
-                throw DynamoDBError.validation("ExpressionAttributeValues can only be specified when using expressions")
-            }
-            return
-        }
-        if let names {
-            let unused = names.keys.filter { !usedNames.contains($0) }.sorted()
-            if !unused.isEmpty {
-                throw DynamoDBError.validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {\(unused.joined(separator: ", "))}")
-            }
-        }
-        if hasValues, let values = try parameters.object("ExpressionAttributeValues")?.objectMembers {
-            let keys = values.map(\.0).sorted()
-            throw DynamoDBError.validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {\(keys.joined(separator: ", "))}")
-        }
-    }
-
     enum ReturnConsumedCapacity: String {
         case none = "NONE", total = "TOTAL", indexes = "INDEXES"
+    }
+
+    enum ReturnValues: String {
+        case none = "NONE", allOld = "ALL_OLD", updatedOld = "UPDATED_OLD", allNew = "ALL_NEW", updatedNew = "UPDATED_NEW"
     }
 
     static func returnConsumedCapacity(_ parameters: inout RequestParameters) throws(DynamoDBError) -> ReturnConsumedCapacity {
@@ -52,23 +23,28 @@ extension DynamoDBService {
         _ = try parameters.enumeration("ReturnItemCollectionMetrics", ["SIZE", "NONE"])
     }
 
-    /// ReturnValues for PutItem and DeleteItem: NONE or ALL_OLD.
-    static func returnsOld(_ parameters: inout RequestParameters) throws(DynamoDBError) -> Bool {
+    /// ReturnValues; PutItem and DeleteItem allow only NONE and ALL_OLD.
+    static func returnValues(_ parameters: inout RequestParameters, onlyOld: Bool) throws(DynamoDBError) -> ReturnValues {
         let all = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
-        guard let value = try parameters.enumeration("ReturnValues", all) else { return false }
+        guard let value = try parameters.enumeration("ReturnValues", all) else { return .none }
         try parameters.throwViolations()
-        if value != "NONE" && value != "ALL_OLD" {
+        if onlyOld, value != "NONE", value != "ALL_OLD" {
             throw DynamoDBError.validation("ReturnValues can only be ALL_OLD or NONE")
         }
-        return value == "ALL_OLD"
+        return ReturnValues(rawValue: value) ?? .none
+    }
+
+    /// ReturnValuesOnConditionCheckFailure: NONE or ALL_OLD.
+    static func returnOldOnFailure(_ parameters: inout RequestParameters) throws(DynamoDBError) -> Bool {
+        try parameters.enumeration("ReturnValuesOnConditionCheckFailure", ["ALL_OLD", "NONE"]) == "ALL_OLD"
     }
 
     /// Write capacity units for an item of `size` bytes: one per started KB.
-    static func writeUnits(_ size: Int) -> Double { Double(max(1, (size + 1023) / 1024)) }
+    static func writeUnits(_ size: Int) -> Double { Double(Swift.max(1, (size + 1023) / 1024)) }
 
     /// Read capacity units: one per started 4 KB, half for an eventually consistent read.
     static func readUnits(_ size: Int, consistent: Bool) -> Double {
-        let units = Double(max(1, (size + 4095) / 4096))
+        let units = Double(Swift.max(1, (size + 4095) / 4096))
         return consistent ? units : units / 2
     }
 
@@ -97,66 +73,57 @@ extension DynamoDBService {
         return try table.primaryKey(ofItem: item)
     }
 
-    func putItem(_ input: RequestParameters) async throws -> [UInt8] {
-        var parameters = input
-        let tableName = try parameters.tableName()
-        let item = try parameters.attributeMap("Item")
-        if item == nil { parameters.violation("item", value: nil, "Member must not be null") }
-        let returnOld = try DynamoDBService.returnsOld(&parameters)
-        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
-        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
-        try parameters.throwViolations()
-        try DynamoDBService.rejectNotYetSupported(parameters, DynamoDBService.conditionParameters)
-        try DynamoDBService.checkExpressionAttributes(parameters, usesExpression: false, usedNames: [])
-        let table = try existingTable(tableName)
-        let newItem = item!
-        let key = try DynamoDBService.validateNewItem(newItem, table: table)
-        let old = try await coordinator.write(ItemMutation(table: table, key: key, item: newItem), returnOld: returnOld)
+    /// The error a failed condition raises, carrying the old item when asked for.
+    static func conditionFailed(_ old: Item?, returnOld: Bool) -> DynamoDBError {
+        var error = DynamoDBError.conditionalCheckFailed()
+        if returnOld { error.item = old }
+        return error
+    }
+
+    /// `{"Attributes": …, "ConsumedCapacity": …}` for the write operations.
+    static func writeResponse(attributes: Item?, table: String, units: Double, capacityMode: ReturnConsumedCapacity) -> [UInt8] {
         var writer = JSONWriter(capacity: 128)
         writer.raw("{")
         var needsComma = false
-        if let old {
+        if let attributes {
             writer.raw("\"Attributes\":")
-            writer.attributeMap(old)
+            writer.attributeMap(attributes)
             needsComma = true
         }
         if capacityMode != .none {
             if needsComma { writer.comma() }
-            DynamoDBService.writeConsumedCapacity(&writer, table: tableName, units: DynamoDBService.writeUnits(ItemSize.of(newItem)), mode: capacityMode)
+            writeConsumedCapacity(&writer, table: table, units: units, mode: capacityMode)
         }
         writer.raw("}")
         return writer.bytes
     }
 
-    /// ProjectionExpression or AttributesToGet (never both), resolved to document paths.
-    static func projection(_ parameters: RequestParameters) throws(DynamoDBError) -> (paths: [DocumentPath]?, usedNames: Set<String>) {
-        let expression = try parameters.string("ProjectionExpression")
-        let attributesToGet = try parameters.array("AttributesToGet")
-        if expression != nil, attributesToGet != nil {
-            throw DynamoDBError.validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
-        }
-        if let expression {
-            var parser = ProjectionExpressionParser(expression, names: try parameters.stringMap("ExpressionAttributeNames") ?? [:])
-            let paths = try parser.parse()
-            return (paths, parser.usedNames)
-        }
-        if let attributesToGet {
-            var names: [String] = []
-            for element in attributesToGet {
-                guard case .string(let name) = element else {
-                    throw DynamoDBError.serialization("Unexpected value type in payload: AttributesToGet expects strings")
-                }
-                names.append(name)
+    func putItem(_ input: RequestParameters) async throws -> [UInt8] {
+        var parameters = input
+        let tableName = try parameters.tableName()
+        let item = try parameters.attributeMap("Item")
+        if item == nil { parameters.violation("item", value: nil, "Member must not be null") }
+        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: true)
+        let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
+        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
+        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
+        try parameters.throwViolations()
+        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
+        let table = try existingTable(tableName)
+        let newItem = item!
+        let key = try DynamoDBService.validateNewItem(newItem, table: table)
+        let needsOld = condition != nil || returnValues == .allOld
+        let result = try await coordinator.update(table, key, readOld: needsOld) { old in
+            if let condition, !condition.evaluate(old) {
+                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
             }
-            if names.isEmpty {
-                throw DynamoDBError.validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1")
-            }
-            if Set(names).count != names.count {
-                throw DynamoDBError.validation("One or more parameter values were invalid: Duplicate value in attribute name: \(names.first(where: { n in names.filter { $0 == n }.count > 1 })!)")
-            }
-            return (names.map { DocumentPath([.name($0)]) }, [])
+            return .write(newItem)
         }
-        return (nil, [])
+        let old = returnValues == .allOld ? result.old : nil
+        let units = DynamoDBService.writeUnits(Swift.max(ItemSize.of(newItem), result.old.map(ItemSize.of) ?? 0))
+        return DynamoDBService.writeResponse(attributes: old, table: tableName, units: units, capacityMode: capacityMode)
     }
 
     func getItem(_ input: RequestParameters) throws -> [UInt8] {
@@ -167,8 +134,9 @@ extension DynamoDBService {
         let consistent = try parameters.bool("ConsistentRead") ?? false
         let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
         try parameters.throwViolations()
-        let projection = try DynamoDBService.projection(parameters)
-        try DynamoDBService.checkExpressionAttributes(parameters, usesExpression: parameters.has("ProjectionExpression"), usedNames: projection.usedNames)
+        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        let paths = try DynamoDBService.projection(parameters, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
         let table = try existingTable(tableName)
         let key = try table.primaryKey(ofKey: keyMap!)
         let item = try coordinator.get(table, key)
@@ -177,7 +145,7 @@ extension DynamoDBService {
         var needsComma = false
         if let item {
             writer.raw("\"Item\":")
-            writer.attributeMap(projection.paths.map { Projection.apply($0, to: item) } ?? item)
+            writer.attributeMap(paths.map { Projection.apply($0, to: item) } ?? item)
             needsComma = true
         }
         if capacityMode != .none {
@@ -194,28 +162,69 @@ extension DynamoDBService {
         let tableName = try parameters.tableName()
         let keyMap = try parameters.attributeMap("Key")
         if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
-        let returnOld = try DynamoDBService.returnsOld(&parameters)
+        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: true)
+        let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
         let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
         try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
         try parameters.throwViolations()
-        try DynamoDBService.rejectNotYetSupported(parameters, DynamoDBService.conditionParameters)
-        try DynamoDBService.checkExpressionAttributes(parameters, usesExpression: false, usedNames: [])
+        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
         let table = try existingTable(tableName)
         let key = try table.primaryKey(ofKey: keyMap!)
-        let old = try await coordinator.write(ItemMutation(table: table, key: key, item: nil), returnOld: returnOld)
-        var writer = JSONWriter(capacity: 128)
-        writer.raw("{")
-        var needsComma = false
-        if let old {
-            writer.raw("\"Attributes\":")
-            writer.attributeMap(old)
-            needsComma = true
+        let result = try await coordinator.update(table, key) { old in
+            if let condition, !condition.evaluate(old) {
+                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
+            }
+            // Deleting an absent item writes nothing (no tombstone needed).
+            return old == nil ? .keep : .write(nil)
         }
-        if capacityMode != .none {
-            if needsComma { writer.comma() }
-            DynamoDBService.writeConsumedCapacity(&writer, table: tableName, units: DynamoDBService.writeUnits(old.map(ItemSize.of) ?? 0), mode: capacityMode)
+        let old = returnValues == .allOld ? result.old : nil
+        let units = DynamoDBService.writeUnits(result.old.map(ItemSize.of) ?? 0)
+        return DynamoDBService.writeResponse(attributes: old, table: tableName, units: units, capacityMode: capacityMode)
+    }
+
+    func updateItem(_ input: RequestParameters) async throws -> [UInt8] {
+        var parameters = input
+        let tableName = try parameters.tableName()
+        let keyMap = try parameters.attributeMap("Key")
+        if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
+        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: false)
+        let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
+        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
+        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
+        try parameters.throwViolations()
+        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        let update = try parameters.string("UpdateExpression").map { (text) throws(DynamoDBError) in
+            try UpdateParser.parse(text, attributes: &attributes)
         }
-        writer.raw("}")
-        return writer.bytes
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
+        let table = try existingTable(tableName)
+        let key = try table.primaryKey(ofKey: keyMap!)
+        let actions = try update ?? LegacyUpdates.attributeUpdates(try parameters.object("AttributeUpdates")?.objectMembers ?? [], table: table)
+        let keyNames = table.keyAttributes.map(\.name)
+        let keyItem = keyMap!
+        let result = try await coordinator.update(table, key) { old in
+            if let condition, !condition.evaluate(old) {
+                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
+            }
+            let new = try actions.apply(to: old ?? keyItem, keyAttributeNames: keyNames)
+            if ItemSize.of(new) > ItemSize.maxItemBytes {
+                throw DynamoDBError.validation("Item size to update has exceeded the maximum allowed size")
+            }
+            return .write(new)
+        }
+        let returned: Item?
+        switch returnValues {
+        case .none: returned = nil
+        case .allOld: returned = result.old
+        case .allNew: returned = result.new
+        case .updatedOld: returned = result.old.map { Projection.apply(actions.updatedPaths, to: $0) }
+        case .updatedNew: returned = result.new.map { Projection.apply(actions.updatedPaths, to: $0) }
+        }
+        let size = Swift.max(result.old.map(ItemSize.of) ?? 0, result.new.map(ItemSize.of) ?? 0)
+        let shown = returned.flatMap { $0.isEmpty && returnValues != .allNew && returnValues != .allOld ? nil : $0 }
+        return DynamoDBService.writeResponse(attributes: shown, table: tableName, units: DynamoDBService.writeUnits(size), capacityMode: capacityMode)
     }
 }

@@ -9,7 +9,7 @@ extension DynamoDBService {
     /// DynamoDB's upper bound on provisioned capacity units.
     static let maxCapacityUnits: Int64 = 1_000_000_000_000
 
-    struct Throughput {
+    struct Throughput: Sendable {
         var read: Int64
         var write: Int64
     }
@@ -277,30 +277,37 @@ extension DynamoDBService {
         where parameters.has(unsupported) {
             throw DynamoDBError.validation("Tern does not support \(unsupported) in UpdateTable yet; see docs/compatibility.md")
         }
-        var table = try existingTable(name)
+        _ = try existingTable(name)
         let deletionProtection = try parameters.bool("DeletionProtectionEnabled")
         if billingMode == nil, throughput == nil, deletionProtection == nil {
             throw DynamoDBError.validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")
         }
-        let mode = billingMode ?? table.billingMode
-        if billingMode != nil || throughput != nil {
-            if mode == "PROVISIONED", throughput == nil, table.billingMode == "PAY_PER_REQUEST" {
-                throw DynamoDBError.validation("One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
-            }
-            let capacity = try DynamoDBService.checkBilling(mode, mode == "PROVISIONED" ? (throughput ?? Throughput(read: Int64(table.readCapacityUnits), write: Int64(table.writeCapacityUnits))) : throughput)
-            if mode == "PROVISIONED", table.billingMode == "PROVISIONED", billingMode == nil || throughput != nil,
-               capacity.read == Int64(table.readCapacityUnits), capacity.write == Int64(table.writeCapacityUnits) {
-                throw DynamoDBError.validation("The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: \(table.readCapacityUnits). Requested ReadCapacityUnits: \(capacity.read). Current WriteCapacityUnits provisioned for the table: \(table.writeCapacityUnits). Requested WriteCapacityUnits: \(capacity.write). Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
-            }
-            if mode != table.billingMode { table.lastBillingModeChange = (now() * 1000).rounded() / 1000 }
-            table.billingMode = mode
-            table.readCapacityUnits = Int(capacity.read)
-            table.writeCapacityUnits = Int(capacity.write)
+        let changedAt = (now() * 1000).rounded() / 1000
+        let table = try await catalog.modify(name) { table in
+            try DynamoDBService.applyUpdate(&table, billingMode: billingMode, throughput: throughput, changedAt: changedAt)
+            if let deletionProtection { table.deletionProtection = deletionProtection }
         }
-        if let deletionProtection { table.deletionProtection = deletionProtection }
-        try await catalog.update(table)
         let statistics = try coordinator.statistics(table)
         return tableDescriptionResponse(wrapper: "TableDescription", table, statistics: statistics)
+    }
+
+    /// UpdateTable's billing and throughput rules, applied to the current definition.
+    static func applyUpdate(_ table: inout TableDefinition, billingMode: String?, throughput: Throughput?, changedAt: Double) throws(DynamoDBError) {
+        guard billingMode != nil || throughput != nil else { return }
+        let mode = billingMode ?? table.billingMode
+        if mode == "PROVISIONED", throughput == nil, table.billingMode == "PAY_PER_REQUEST" {
+            throw DynamoDBError.validation("One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
+        }
+        let current = Throughput(read: Int64(table.readCapacityUnits), write: Int64(table.writeCapacityUnits))
+        let capacity = try checkBilling(mode, mode == "PROVISIONED" ? (throughput ?? current) : throughput)
+        if mode == "PROVISIONED", table.billingMode == "PROVISIONED", billingMode == nil || throughput != nil,
+           capacity.read == current.read, capacity.write == current.write {
+            throw DynamoDBError.validation("The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: \(table.readCapacityUnits). Requested ReadCapacityUnits: \(capacity.read). Current WriteCapacityUnits provisioned for the table: \(table.writeCapacityUnits). Requested WriteCapacityUnits: \(capacity.write). Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+        }
+        if mode != table.billingMode { table.lastBillingModeChange = changedAt }
+        table.billingMode = mode
+        table.readCapacityUnits = Int(capacity.read)
+        table.writeCapacityUnits = Int(capacity.write)
     }
 
     func describeEndpoints(host: String?) -> [UInt8] {

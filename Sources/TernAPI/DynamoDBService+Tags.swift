@@ -55,29 +55,31 @@ extension DynamoDBService {
     }
 
     func tagResource(_ parameters: RequestParameters) async throws -> [UInt8] {
-        var table = try tableForArn(parameters)
+        let table = try tableForArn(parameters)
         guard let tags = try parseTags(parameters, member: "Tags") else {
             throw DynamoDBError.validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
         }
-        for tag in tags {
-            table.tags.removeAll { $0.key == tag.key }
-            table.tags.append(tag)
+        try await catalog.modify(table.name) { table in
+            for tag in tags {
+                table.tags.removeAll { $0.key == tag.key }
+                table.tags.append(tag)
+            }
+            if table.tags.count > DynamoDBService.maxTagsPerResource {
+                throw DynamoDBError.limitExceeded("The number of tags on the resource would exceed the limit of \(DynamoDBService.maxTagsPerResource)")
+            }
         }
-        if table.tags.count > DynamoDBService.maxTagsPerResource {
-            throw DynamoDBError.limitExceeded("The number of tags on the resource would exceed the limit of \(DynamoDBService.maxTagsPerResource)")
-        }
-        try await catalog.update(table)
         return Array("{}".utf8)
     }
 
     func untagResource(_ parameters: RequestParameters) async throws -> [UInt8] {
-        var table = try tableForArn(parameters)
+        let table = try tableForArn(parameters)
         guard let keys = try parameters.array("TagKeys") else {
             throw DynamoDBError.validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
         }
         let names = keys.compactMap(\.stringValue)
-        table.tags.removeAll { names.contains($0.key) }
-        try await catalog.update(table)
+        try await catalog.modify(table.name) { table in
+            table.tags.removeAll { names.contains($0.key) }
+        }
         return Array("{}".utf8)
     }
 

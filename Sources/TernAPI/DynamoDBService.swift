@@ -19,6 +19,10 @@ public struct APIResponse: Sendable {
         writer.string(error.type)
         writer.raw(",\"message\":")
         writer.string(error.message)
+        if let item = error.item {
+            writer.raw(",\"Item\":")
+            writer.attributeMap(item)
+        }
         writer.raw("}")
         return APIResponse(status: error.httpStatus, body: writer.bytes)
     }
@@ -66,11 +70,14 @@ public final class DynamoDBService: Sendable {
         case deleteItem = "DeleteItem"
         case batchGetItem = "BatchGetItem"
         case batchWriteItem = "BatchWriteItem"
+        case updateItem = "UpdateItem"
+        case query = "Query"
+        case scan = "Scan"
     }
 
     /// DynamoDB operations that exist but that this version of Tern does not serve yet.
     static let notYetSupported: Set<String> = [
-        "UpdateItem", "Query", "Scan", "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
+        "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
         "BatchExecuteStatement", "ExecuteTransaction", "UpdateTimeToLive", "DescribeTimeToLive",
         "CreateBackup", "DeleteBackup", "DescribeBackup", "ListBackups", "RestoreTableFromBackup",
         "RestoreTableToPointInTime", "DescribeContinuousBackups", "UpdateContinuousBackups",
@@ -132,6 +139,9 @@ public final class DynamoDBService: Sendable {
         case .deleteItem: return try await deleteItem(parameters)
         case .batchGetItem: return try batchGetItem(parameters)
         case .batchWriteItem: return try await batchWriteItem(parameters)
+        case .updateItem: return try await updateItem(parameters)
+        case .query: return try query(parameters)
+        case .scan: return try scan(parameters)
         }
     }
 

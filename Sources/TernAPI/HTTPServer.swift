@@ -169,6 +169,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodyTooLarge = false
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 bodyTooLarge = true
+            } else if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                // RFC 9110 §10.1.1: tell the client to send the body now rather than after its timeout.
+                let interim = HTTPResponseHead(version: head.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
             }
         case .body(var part):
             guard !bodyTooLarge else { return }

@@ -18,6 +18,7 @@ public final class Catalog: Sendable {
         var nextTableId: UInt32 = 1
     }
     let state: Mutex<State>
+    let locks = KeyLockTable()
 
     /// Loads every table definition from storage.
     public init(storage: any StorageEngine) throws {
@@ -72,12 +73,22 @@ public final class Catalog: Sendable {
         return table
     }
 
-    /// Replaces a table's definition (UpdateTable, tags).
-    public func update(_ table: TableDefinition) async throws {
-        var batch = WriteBatch()
-        batch.put(Catalog.key(for: table.name), table.encodedJSON())
-        try await storage.write(batch)
-        state.withLock { $0.tables[table.name] = table }
+    /// Changes a table's definition (UpdateTable, tags) as one atomic read-modify-write: changes
+    /// to the same table are serialised, so concurrent TagResource calls never lose a tag.
+    @discardableResult
+    public func modify(_ name: String, _ change: @Sendable (inout TableDefinition) throws -> Void) async throws -> TableDefinition {
+        try await locks.withLock(Array(name.utf8)) {
+            guard var table = self.table(named: name) else {
+                throw DynamoDBError.resourceNotFound()
+            }
+            try change(&table)
+            var batch = WriteBatch()
+            batch.put(Catalog.key(for: table.name), table.encodedJSON())
+            try await storage.write(batch)
+            let updated = table
+            state.withLock { $0.tables[name] = updated }
+            return updated
+        }
     }
 
     /// Removes a table's definition and, in the same atomic batch, every one of its items.

@@ -9,12 +9,16 @@ public struct DynamoDBError: Error, Sendable, Equatable, CustomStringConvertible
     public let namespace: String
     public let message: String
     public let httpStatus: Int
+    /// The item a failed conditional write returns when the request asked for
+    /// `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
+    public var item: Item?
 
-    public init(code: String, namespace: String, message: String, httpStatus: Int = 400) {
+    public init(code: String, namespace: String, message: String, httpStatus: Int = 400, item: Item? = nil) {
         self.code = code
         self.namespace = namespace
         self.message = message
         self.httpStatus = httpStatus
+        self.item = item
     }
 
     /// The `__type` field: `namespace#code`.
