@@ -121,7 +121,7 @@ public final class HTTPServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.addHandler(handlerFactory())
                 }
@@ -187,6 +187,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = nil
             respond(context: context, head: head)
         }
+    }
+
+    /// Malformed HTTP: answer 400 with the usual headers, written beneath the HTTP encoder (the
+    /// request never parsed, so there is no response slot for it), then close the connection.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard error is HTTPParserError,
+              let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        else {
+            context.close(promise: nil)
+            return
+        }
+        let body = APIResponse.error(.serialization("Malformed HTTP request")).body
+        var text = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        text += "Content-Length: \(body.count)\r\nx-amzn-RequestId: \(state.nextRequestId())\r\n"
+        text += "x-amz-crc32: \(CRC32.checksum(body))\r\nConnection: close\r\n\r\n"
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count)
+        buffer.writeString(text)
+        buffer.writeBytes(body)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        encoder.writeAndFlush(NIOAny(buffer)).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
