@@ -466,3 +466,32 @@ final class SigV4VerifierTests: XCTestCase {
         }
     }
 }
+
+/// The fast shape check used when authentication is off must never accept a header that the
+/// full parser rejects.
+final class SigV4FastPathTests: XCTestCase {
+    func testFastShapeCheckNeverAcceptsWhatTheParserRejects() {
+        let headers = [
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request,SignedHeaders=host,Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_requests, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a//us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host",
+            "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=a/20260101/us-east-1/dynamodb/aws4_request, Signature=1",
+            "Basic dXNlcjpwYXNz",
+            "",
+        ]
+        var accepted = 0
+        for header in headers {
+            let fast = SigV4Verifier.hasWellFormedShape(header)
+            let request = SigV4Request(headers: [(name: "Authorization", value: header)])
+            let full = (try? SigV4Verifier(credentials: nil).verify(request, now: 0)) != nil
+            if fast {
+                accepted += 1
+                XCTAssertTrue(full, "fast path accepted a header the parser rejects: \(header)")
+            }
+        }
+        XCTAssertEqual(accepted, 2, "the two canonical shapes take the fast path")
+    }
+}
