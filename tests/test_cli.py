@@ -113,7 +113,14 @@ def test_cli_validation_error_writes_nothing(aws, ddb, table):
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "cli-bad"}}, ConsistentRead=True)
 
 
-def test_cli_unsupported_operation(aws, table):
-    proc = aws("scan", "--table-name", table, check=False)
+def test_cli_unsupported_operation(aws, ddb, table):
+    items = json.dumps([{"Put": {"TableName": table, "Item": {"pk": {"S": "cli-tx"}}}}])
+    proc = aws("transact-write-items", "--transact-items", items, check=False)
     assert proc.returncode in (254, 255)
-    assert "ValidationException" in proc.stderr and "Tern does not support the Scan operation yet" in proc.stderr
+    assert "ValidationException" in proc.stderr
+    assert "Tern does not support the TransactWriteItems operation yet" in proc.stderr
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "cli-tx"}}, ConsistentRead=True)
+
+    proc = aws("execute-statement", "--statement", f"SELECT * FROM \"{table}\"", check=False)
+    assert proc.returncode in (254, 255)
+    assert "Tern does not support the ExecuteStatement operation yet" in proc.stderr

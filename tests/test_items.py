@@ -360,27 +360,38 @@ def test_consumed_capacity(ddb, table):
     assert "ConsumedCapacity" not in none
 
 
-# -- not yet supported ----------------------------------------------------------------------
+# -- conditional writes (these parameters used to be refused as unsupported) ----------------
 
 
-@pytest.mark.parametrize("params,name", [
-    (dict(ConditionExpression="attribute_not_exists(pk)"), "ConditionExpression"),
-    (dict(Expected={"pk": {"Exists": False}}), "Expected"),
-    (dict(ConditionalOperator="AND", Expected={"pk": {"Exists": False}}), "Expected"),
-])
-def test_condition_parameters_rejected_on_put(ddb, table, params, name):
+@pytest.mark.parametrize("params", [
+    dict(ConditionExpression="attribute_not_exists(pk)"),
+    dict(Expected={"pk": {"Exists": False}}),
+    dict(ConditionalOperator="AND", Expected={"pk": {"Exists": False}, "v": {"Exists": False}}),
+], ids=["expression", "expected", "expected-and"])
+def test_condition_parameters_enforced_on_put(ddb, table, params):
+    ddb.put_item(TableName=table, Item={"pk": {"S": "cond"}, "v": {"S": "first"}}, **params)
     with pytest.raises(ClientError) as excinfo:
-        ddb.put_item(TableName=table, Item={"pk": {"S": "cond"}}, **params)
-    assert_client_error(excinfo, "ValidationException", f"Tern does not support the {name} parameter yet")
-    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "cond"}}, ConsistentRead=True)
+        ddb.put_item(TableName=table, Item={"pk": {"S": "cond"}, "v": {"S": "second"}}, **params)
+    assert_client_error(excinfo, "ConditionalCheckFailedException", "The conditional request failed")
+    assert "Item" not in excinfo.value.response  # no ReturnValuesOnConditionCheckFailure
+    got = ddb.get_item(TableName=table, Key={"pk": {"S": "cond"}}, ConsistentRead=True)["Item"]
+    assert got == {"pk": {"S": "cond"}, "v": {"S": "first"}}
 
 
-def test_condition_parameters_rejected_on_delete(ddb, table):
-    ddb.put_item(TableName=table, Item={"pk": {"S": "keep"}})
+def test_condition_parameters_enforced_on_delete(ddb, table):
     with pytest.raises(ClientError) as excinfo:
         ddb.delete_item(TableName=table, Key={"pk": {"S": "keep"}}, ConditionExpression="attribute_exists(pk)")
-    assert_client_error(excinfo, "ValidationException", "Tern does not support the ConditionExpression parameter yet")
+    assert_client_error(excinfo, "ConditionalCheckFailedException", "The conditional request failed")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "keep"}, "v": {"N": "1"}})
+    with pytest.raises(ClientError) as excinfo:
+        ddb.delete_item(TableName=table, Key={"pk": {"S": "keep"}}, ConditionExpression="v = :two",
+                        ExpressionAttributeValues={":two": {"N": "2"}})
+    assert_client_error(excinfo, "ConditionalCheckFailedException")
     assert "Item" in ddb.get_item(TableName=table, Key={"pk": {"S": "keep"}}, ConsistentRead=True)
+    response = ddb.delete_item(TableName=table, Key={"pk": {"S": "keep"}}, ConditionExpression="attribute_exists(pk)",
+                               ReturnValues="ALL_OLD")
+    assert response["Attributes"] == {"pk": {"S": "keep"}, "v": {"N": "1"}}
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "keep"}}, ConsistentRead=True)
 
 
 def test_expression_attribute_values_without_expression(ddb, table):
@@ -390,20 +401,26 @@ def test_expression_attribute_values_without_expression(ddb, table):
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "eav"}}, ConsistentRead=True)
 
 
-@pytest.mark.parametrize("operation,params", [
-    ("query", dict(KeyConditionExpression="pk = :v", ExpressionAttributeValues={":v": {"S": "x"}})),
-    ("scan", dict()),
-    ("update_item", dict(Key={"pk": {"S": "u"}}, UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"S": "x"}})),
-    ("transact_get_items", None),
-])
-def test_unsupported_operations(ddb, table, operation, params):
-    names = {"query": "Query", "scan": "Scan", "update_item": "UpdateItem", "transact_get_items": "TransactGetItems"}
+# -- not yet supported ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["TransactWriteItems", "TransactGetItems", "ExecuteStatement",
+                                       "BatchExecuteStatement", "ExecuteTransaction"])
+def test_unsupported_operations(ddb, table, operation):
+    put_u = {"TableName": table, "Item": {"pk": {"S": "u"}}}
+    calls = {
+        "TransactWriteItems": lambda: ddb.transact_write_items(TransactItems=[{"Put": put_u}]),
+        "TransactGetItems": lambda: ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": {"S": "u"}}}}]),
+        "ExecuteStatement": lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'u'}}"),
+        "BatchExecuteStatement": lambda: ddb.batch_execute_statement(
+            Statements=[{"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'u'}}"}]),
+        "ExecuteTransaction": lambda: ddb.execute_transaction(
+            TransactStatements=[{"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'u'}}"}]),
+    }
     with pytest.raises(ClientError) as excinfo:
-        if params is None:
-            ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": {"S": "u"}}}}])
-        else:
-            getattr(ddb, operation)(TableName=table, **params)
-    assert_client_error(excinfo, "ValidationException", f"Tern does not support the {names[operation]} operation yet")
+        calls[operation]()
+    assert_client_error(excinfo, "ValidationException", f"Tern does not support the {operation} operation yet")
+    # Refused, not half-done: none of the writes above took effect.
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "u"}}, ConsistentRead=True)
 
 

@@ -225,10 +225,6 @@ def test_tags_lifecycle(ddb):
     assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "db"}]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "server bug: TagResource (and UntagResource/UpdateTable) read the table definition, change it "
-    "and write it back (Catalog.update) without serialising per table, so concurrent calls overwrite "
-    "each other: acknowledged tags disappear"))
 def test_concurrent_tag_resource_keeps_every_tag(server, ddb, table):
     import concurrent.futures
     import threading

@@ -98,32 +98,52 @@ extension DynamoDBService {
         return writer.bytes
     }
 
-    func putItem(_ input: RequestParameters) async throws -> [UInt8] {
-        var parameters = input
+    /// The parameters PutItem, DeleteItem and UpdateItem share, parsed in DynamoDB's order:
+    /// constraint violations first, then the expression placeholders.
+    struct SingleWrite {
+        var tableName: String
+        /// The Item (PutItem) or Key (DeleteItem, UpdateItem) member.
+        var attributes: Item
+        var returnValues: ReturnValues
+        var returnOldOnFailure: Bool
+        var capacityMode: ReturnConsumedCapacity
+        var expressionAttributes: ExpressionAttributes
+    }
+
+    static func singleWrite(_ parameters: inout RequestParameters, member: String, onlyOld: Bool) throws(DynamoDBError) -> SingleWrite {
         let tableName = try parameters.tableName()
-        let item = try parameters.attributeMap("Item")
-        if item == nil { parameters.violation("item", value: nil, "Member must not be null") }
-        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: true)
+        let map = try parameters.attributeMap(member)
+        if map == nil { parameters.violation(RequestParameters.lowerFirst(member), value: nil, "Member must not be null") }
+        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: onlyOld)
         let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
         let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
         try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
         try parameters.throwViolations()
-        var attributes = try DynamoDBService.expressionAttributes(parameters)
-        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
-        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
-        let table = try existingTable(tableName)
-        let newItem = item!
+        return SingleWrite(
+            tableName: tableName, attributes: map ?? Item(), returnValues: returnValues, returnOldOnFailure: returnOldOnFailure,
+            capacityMode: capacityMode, expressionAttributes: try DynamoDBService.expressionAttributes(parameters)
+        )
+    }
+
+    func putItem(_ input: RequestParameters) async throws -> [UInt8] {
+        var parameters = input
+        var request = try DynamoDBService.singleWrite(&parameters, member: "Item", onlyOld: true)
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &request.expressionAttributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, request.expressionAttributes)
+        let table = try existingTable(request.tableName)
+        let newItem = request.attributes
         let key = try DynamoDBService.validateNewItem(newItem, table: table)
-        let needsOld = condition != nil || returnValues == .allOld
+        let returnOldOnFailure = request.returnOldOnFailure
+        let needsOld = condition != nil || request.returnValues == .allOld
         let result = try await coordinator.update(table, key, readOld: needsOld) { old in
             if let condition, !condition.evaluate(old) {
                 throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
             }
             return .write(newItem)
         }
-        let old = returnValues == .allOld ? result.old : nil
+        let old = request.returnValues == .allOld ? result.old : nil
         let units = DynamoDBService.writeUnits(Swift.max(ItemSize.of(newItem), result.old.map(ItemSize.of) ?? 0))
-        return DynamoDBService.writeResponse(attributes: old, table: tableName, units: units, capacityMode: capacityMode)
+        return DynamoDBService.writeResponse(attributes: old, table: request.tableName, units: units, capacityMode: request.capacityMode)
     }
 
     func getItem(_ input: RequestParameters) throws -> [UInt8] {
@@ -159,19 +179,12 @@ extension DynamoDBService {
 
     func deleteItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
-        let tableName = try parameters.tableName()
-        let keyMap = try parameters.attributeMap("Key")
-        if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
-        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: true)
-        let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
-        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
-        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
-        try parameters.throwViolations()
-        var attributes = try DynamoDBService.expressionAttributes(parameters)
-        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
-        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
-        let table = try existingTable(tableName)
-        let key = try table.primaryKey(ofKey: keyMap!)
+        var request = try DynamoDBService.singleWrite(&parameters, member: "Key", onlyOld: true)
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &request.expressionAttributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, request.expressionAttributes)
+        let table = try existingTable(request.tableName)
+        let key = try table.primaryKey(ofKey: request.attributes)
+        let returnOldOnFailure = request.returnOldOnFailure
         let result = try await coordinator.update(table, key) { old in
             if let condition, !condition.evaluate(old) {
                 throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
@@ -179,32 +192,26 @@ extension DynamoDBService {
             // Deleting an absent item writes nothing (no tombstone needed).
             return old == nil ? .keep : .write(nil)
         }
-        let old = returnValues == .allOld ? result.old : nil
+        let old = request.returnValues == .allOld ? result.old : nil
         let units = DynamoDBService.writeUnits(result.old.map(ItemSize.of) ?? 0)
-        return DynamoDBService.writeResponse(attributes: old, table: tableName, units: units, capacityMode: capacityMode)
+        return DynamoDBService.writeResponse(attributes: old, table: request.tableName, units: units, capacityMode: request.capacityMode)
     }
 
     func updateItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
-        let tableName = try parameters.tableName()
-        let keyMap = try parameters.attributeMap("Key")
-        if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
-        let returnValues = try DynamoDBService.returnValues(&parameters, onlyOld: false)
-        let returnOldOnFailure = try DynamoDBService.returnOldOnFailure(&parameters)
-        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
-        try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
-        try parameters.throwViolations()
-        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        var request = try DynamoDBService.singleWrite(&parameters, member: "Key", onlyOld: false)
         let update = try parameters.string("UpdateExpression").map { (text) throws(DynamoDBError) in
-            try UpdateParser.parse(text, attributes: &attributes)
+            try UpdateParser.parse(text, attributes: &request.expressionAttributes)
         }
-        let condition = try DynamoDBService.writeCondition(parameters, attributes: &attributes)
-        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
-        let table = try existingTable(tableName)
-        let key = try table.primaryKey(ofKey: keyMap!)
+        let condition = try DynamoDBService.writeCondition(parameters, attributes: &request.expressionAttributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, request.expressionAttributes)
+        let table = try existingTable(request.tableName)
+        let key = try table.primaryKey(ofKey: request.attributes)
         let actions = try update ?? LegacyUpdates.attributeUpdates(try parameters.object("AttributeUpdates")?.objectMembers ?? [], table: table)
         let keyNames = table.keyAttributes.map(\.name)
-        let keyItem = keyMap!
+        let keyItem = request.attributes
+        let returnOldOnFailure = request.returnOldOnFailure
+        let returnValues = request.returnValues
         let result = try await coordinator.update(table, key) { old in
             if let condition, !condition.evaluate(old) {
                 throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
@@ -225,6 +232,6 @@ extension DynamoDBService {
         }
         let size = Swift.max(result.old.map(ItemSize.of) ?? 0, result.new.map(ItemSize.of) ?? 0)
         let shown = returned.flatMap { $0.isEmpty && returnValues != .allNew && returnValues != .allOld ? nil : $0 }
-        return DynamoDBService.writeResponse(attributes: shown, table: tableName, units: DynamoDBService.writeUnits(size), capacityMode: capacityMode)
+        return DynamoDBService.writeResponse(attributes: shown, table: request.tableName, units: DynamoDBService.writeUnits(size), capacityMode: request.capacityMode)
     }
 }

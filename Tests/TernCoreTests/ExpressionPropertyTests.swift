@@ -1,24 +1,8 @@
 import XCTest
 @testable import TernCore
 
-/// SplitMix64, seeded: every random draw in the expression tests goes through this.
-struct ExpressionRNG {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func chance(_ n: Int) -> Bool { below(n) == 0 }
-    mutating func pick<T>(_ choices: [T]) -> T { choices[below(choices.count)] }
-}
+/// The expression tests draw from the suite's seeded SplitMix64 (TestSupport.swift).
+typealias ExpressionRNG = SplitMix64
 
 /// Random condition ASTs that DynamoDB's semantic rules accept.
 struct ConditionGenerator {

@@ -34,6 +34,9 @@ struct SplitMix64 {
     /// True with probability `1 / n`.
     mutating func oneIn(_ n: Int) -> Bool { below(n) == 0 }
 
+    /// Same as `oneIn`, under the name the expression tests use.
+    mutating func chance(_ n: Int) -> Bool { oneIn(n) }
+
     mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
 
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in byte() } }
