@@ -15,9 +15,11 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -62,6 +64,28 @@ def tern_binary() -> str:
             pytrace=False,
         )
     return str(path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """A private temporary root per run (unless --basetemp is given). pytest's default root,
+    /tmp/pytest-of-<user>, keeps only the 3 newest runs and deletes older ones when a new run
+    starts, so another run on the same machine could delete this run's server data directories
+    mid-run (seen as OSError in fixtures)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="tern-tests-")
+        config._tern_private_basetemp = config.option.basetemp
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The private root is removed after a clean run and kept (for the server logs) otherwise."""
+    basetemp = getattr(session.config, "_tern_private_basetemp", None)
+    if basetemp is None:
+        return
+    if exitstatus in (0, pytest.ExitCode.NO_TESTS_COLLECTED):
+        shutil.rmtree(basetemp, ignore_errors=True)
+    else:
+        print(f"\ntern test data and server logs kept in {basetemp}")
 
 
 def pytest_report_header(config):

@@ -143,7 +143,7 @@ extension DynamoDBService {
         try DynamoDBService.checkReturnItemCollectionMetrics(&parameters)
         try parameters.throwViolations()
         var mutations: [ItemMutation] = []
-        var unitsByTable: [(String, Double)] = []
+        var tableNames: [String] = []
         for (name, json) in members {
             guard case .array(let requests) = json else {
                 throw DynamoDBError.serialization("Unexpected value type in payload: RequestItems values must be lists of WriteRequests")
@@ -155,26 +155,30 @@ extension DynamoDBService {
                 throw DynamoDBError.validation("Too many items requested for the BatchWriteItem call")
             }
             let table = try existingTable(name)
-            var units = 0.0
             var seen = Set<[UInt8]>()
             for request in requests {
                 let mutation = try DynamoDBService.parseWriteRequest(request, table: table)
                 guard seen.insert(table.storageKey(mutation.key)).inserted else {
                     throw DynamoDBError.validation("Provided list of item keys contains duplicates")
                 }
-                units += DynamoDBService.writeUnits(mutation.item.map(ItemSize.of) ?? 0)
                 mutations.append(mutation)
             }
-            unitsByTable.append((name, units))
+            tableNames.append(name)
         }
         // Every request was validated above; the whole batch is written atomically and durably,
-        // so nothing is ever left unprocessed on a single node.
-        try await coordinator.write(mutations)
+        // so nothing is ever left unprocessed on a single node. Capacity, when asked for, is
+        // charged on the larger of each old and new item, so the old items are read then.
+        let olds = try await coordinator.write(mutations, readOld: capacityMode != .none)
         var writer = JSONWriter(capacity: 64)
         writer.raw("{\"UnprocessedItems\":{}")
         if capacityMode != .none {
+            var units: [String: Double] = [:]
+            for (mutation, old) in zip(mutations, olds) {
+                let size = Swift.max(mutation.item.map(ItemSize.of) ?? 0, old.map(ItemSize.of) ?? 0)
+                units[mutation.table.name, default: 0] += DynamoDBService.writeUnits(size)
+            }
             writer.raw(",\"ConsumedCapacity\":")
-            writer.value(.array(unitsByTable.map { DynamoDBService.consumedCapacity(table: $0.0, units: $0.1, mode: capacityMode) }))
+            writer.value(.array(tableNames.map { DynamoDBService.consumedCapacity(table: $0, units: units[$0] ?? 0, mode: capacityMode) }))
         }
         writer.raw("}")
         return writer.bytes

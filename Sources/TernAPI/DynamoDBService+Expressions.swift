@@ -18,8 +18,19 @@ extension DynamoDBService {
             throw DynamoDBError.validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {\(legacy.joined(separator: ", "))} Expression parameters: {\(expressions.joined(separator: ", "))}")
         }
         let names = try parameters.stringMap("ExpressionAttributeNames") ?? [:]
+        for (key, name) in names.sorted(by: { $0.key < $1.key }) {
+            guard isPlaceholder(key, sigil: UInt8(ascii: "#")) else {
+                throw DynamoDBError.validation("ExpressionAttributeNames contains invalid key: Syntax error; key: \"\(key)\"")
+            }
+            if name.isEmpty {
+                throw DynamoDBError.validation("ExpressionAttributeNames contains invalid value: Empty attribute name for key \(key)")
+            }
+        }
         var values: [String: AttributeValue] = [:]
         if let members = try parameters.object("ExpressionAttributeValues")?.objectMembers {
+            for (key, _) in members where !isPlaceholder(key, sigil: UInt8(ascii: ":")) {
+                throw DynamoDBError.validation("ExpressionAttributeValues contains invalid key: Syntax error; key: \"\(key)\"")
+            }
             for (key, json) in members {
                 do {
                     values[key] = try AttributeValue(json: json)
@@ -43,6 +54,16 @@ extension DynamoDBService {
             throw DynamoDBError.validation("ExpressionAttributeValues must not be empty")
         }
         return ExpressionAttributes(names: names, values: values)
+    }
+
+    /// `#name` / `:value`: the sigil, then one or more of [A-Za-z0-9_].
+    static func isPlaceholder(_ key: String, sigil: UInt8) -> Bool {
+        let bytes = Array(key.utf8)
+        guard bytes.count > 1, bytes[0] == sigil else { return false }
+        return bytes.dropFirst().allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+        }
     }
 
     /// After every expression of the request is parsed: no placeholder may go unused.

@@ -134,7 +134,9 @@ extension DynamoDBService {
         let newItem = request.attributes
         let key = try DynamoDBService.validateNewItem(newItem, table: table)
         let returnOldOnFailure = request.returnOldOnFailure
-        let needsOld = condition != nil || request.returnValues == .allOld
+        // DynamoDB charges the larger of the old and new item, so reporting capacity reads the
+        // old item too; a blind put without it skips the read.
+        let needsOld = condition != nil || request.returnValues == .allOld || request.capacityMode != .none
         let result = try await coordinator.update(table, key, readOld: needsOld) { old in
             if let condition, !condition.evaluate(old) {
                 throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)

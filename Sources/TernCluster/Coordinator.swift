@@ -97,18 +97,23 @@ public final class Coordinator: Sendable {
     }
 
     /// Applies several mutations as one durable batch (BatchWriteItem), holding each key's lock
-    /// so the batch never interleaves with a read-modify-write of one of its items.
-    public func write(_ mutations: [ItemMutation]) async throws {
+    /// so the batch never interleaves with a read-modify-write of one of its items. With
+    /// `readOld`, returns the previous live item of each mutation, in the order given.
+    @discardableResult
+    public func write(_ mutations: [ItemMutation], readOld: Bool = false) async throws -> [Item?] {
         // Locks are taken in key order so two batches sharing keys cannot deadlock.
-        let keyed = mutations.map { (key: $0.table.storageKey($0.key), mutation: $0) }
-            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
-        try await withLocks(keyed.map(\.key)[...]) {
+        let keys = mutations.map { $0.table.storageKey($0.key) }
+        let ordered = keys.sorted { $0.lexicographicallyPrecedes($1) }
+        var olds: [Item?] = []
+        try await withLocks(ordered[...]) {
+            olds = try readOld ? keys.map { try storage.get($0).flatMap { try decodeLive($0) } } : []
             var batch = WriteBatch()
-            for entry in keyed {
-                batch.put(entry.key, newVersion(entry.mutation.item).encoded())
+            for (key, mutation) in zip(keys, mutations) {
+                batch.put(key, newVersion(mutation.item).encoded())
             }
             try await storage.write(batch)
         }
+        return olds
     }
 
     func withLocks(_ keys: ArraySlice<[UInt8]>, _ body: () async throws -> Void) async throws {
