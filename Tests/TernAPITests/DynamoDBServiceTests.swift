@@ -1,0 +1,105 @@
+import Logging
+import TernCluster
+import TernCore
+import TernStorage
+import XCTest
+
+@testable import TernAPI
+
+/// The API layer in process, over the in-memory engine: request JSON in, response JSON out, no
+/// sockets. The client tests in tests/ cover the same operations through boto3 and the AWS CLI.
+final class DynamoDBServiceTests: XCTestCase {
+    var service: DynamoDBService!
+
+    override func setUp() async throws {
+        let storage = InMemoryStorage()
+        let catalog = try Catalog(storage: storage)
+        // A fixed physical clock: the hybrid logical clock still orders writes.
+        let clock = { @Sendable () -> UInt64 in 1_000 }
+        service = DynamoDBService(
+            catalog: catalog, coordinator: Coordinator(nodeId: "t1", storage: storage, physicalMillis: clock),
+            now: { 1_700_000_000 }, logger: Logger(label: "test")
+        )
+    }
+
+    func call(_ operation: String, _ body: String) async -> (status: Int, json: JSON) {
+        let response = await service.handle(target: "DynamoDB_20120810.\(operation)", body: Array(body.utf8), host: "localhost:8000")
+        return (response.status, (try? JSON.parse(response.body)) ?? .null)
+    }
+
+    func createTable(_ name: String = "things", sortKey: Bool = false) async {
+        let keys = sortKey
+            ? #"[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]"#
+            : #"[{"AttributeName":"pk","KeyType":"HASH"}]"#
+        let definitions = sortKey
+            ? #"[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}]"#
+            : #"[{"AttributeName":"pk","AttributeType":"S"}]"#
+        let result = await call("CreateTable", #"{"TableName":"\#(name)","KeySchema":\#(keys),"AttributeDefinitions":\#(definitions),"BillingMode":"PAY_PER_REQUEST"}"#)
+        XCTAssertEqual(result.status, 200)
+        XCTAssertEqual(result.json["TableDescription"]?["TableStatus"], .string("ACTIVE"))
+    }
+
+    func testPutGetRoundTripNormalisesNumbers() async {
+        await createTable()
+        let put = await call("PutItem", #"{"TableName":"things","Item":{"pk":{"S":"a"},"n":{"N":"001.50"},"l":{"L":[{"NULL":true},{"BOOL":false}]}}}"#)
+        XCTAssertEqual(put.status, 200)
+        let get = await call("GetItem", #"{"TableName":"things","Key":{"pk":{"S":"a"}}}"#)
+        XCTAssertEqual(get.json["Item"]?["n"], .object([("N", .string("1.5"))]))
+        XCTAssertEqual(get.json["Item"]?["l"]?["L"]?.arrayValue?.count, 2)
+    }
+
+    func testErrorsRenderTypeMessageAndStatus() async {
+        let missing = await call("GetItem", #"{"TableName":"nothere","Key":{"pk":{"S":"a"}}}"#)
+        XCTAssertEqual(missing.status, 400)
+        XCTAssertEqual(missing.json["__type"], .string("com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"))
+        let malformed = await call("GetItem", "{not json")
+        XCTAssertEqual(malformed.json["__type"], .string("com.amazon.coral.service#SerializationException"))
+        let unknown = await service.handle(target: "DynamoDB_20120810.Nope", body: Array("{}".utf8), host: nil)
+        XCTAssertEqual((try? JSON.parse(unknown.body))?["__type"], .string("com.amazon.coral.service#UnknownOperationException"))
+    }
+
+    func testConditionalPutFailsWithOldItemAndWritesNothing() async {
+        await createTable()
+        _ = await call("PutItem", #"{"TableName":"things","Item":{"pk":{"S":"a"},"v":{"N":"1"}}}"#)
+        let failed = await call("PutItem", #"{"TableName":"things","Item":{"pk":{"S":"a"},"v":{"N":"2"}},"ConditionExpression":"attribute_not_exists(pk)","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}"#)
+        XCTAssertEqual(failed.status, 400)
+        XCTAssertEqual(failed.json["__type"], .string("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"))
+        XCTAssertEqual(failed.json["Item"]?["v"], .object([("N", .string("1"))]))
+        let get = await call("GetItem", #"{"TableName":"things","Key":{"pk":{"S":"a"}}}"#)
+        XCTAssertEqual(get.json["Item"]?["v"], .object([("N", .string("1"))]))
+    }
+
+    func testConcurrentAddsAreAtomic() async {
+        await createTable()
+        let service = self.service!
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<25 {
+                        _ = await service.handle(
+                            target: "DynamoDB_20120810.UpdateItem",
+                            body: Array(#"{"TableName":"things","Key":{"pk":{"S":"c"}},"UpdateExpression":"ADD n :one","ExpressionAttributeValues":{":one":{"N":"1"}}}"#.utf8),
+                            host: nil
+                        )
+                    }
+                }
+            }
+        }
+        let get = await call("GetItem", #"{"TableName":"things","Key":{"pk":{"S":"c"}}}"#)
+        XCTAssertEqual(get.json["Item"]?["n"], .object([("N", .string("200"))]))
+    }
+
+    func testQueryReturnsOnePartitionInSortOrderAndPages() async {
+        await createTable("ranged", sortKey: true)
+        for sk in [5, -3, 10, 0, 7] {
+            _ = await call("PutItem", #"{"TableName":"ranged","Item":{"pk":{"S":"p"},"sk":{"N":"\#(sk)"}}}"#)
+        }
+        _ = await call("PutItem", #"{"TableName":"ranged","Item":{"pk":{"S":"other"},"sk":{"N":"1"}}}"#)
+        let first = await call("Query", #"{"TableName":"ranged","KeyConditionExpression":"pk = :p AND sk >= :low","ExpressionAttributeValues":{":p":{"S":"p"},":low":{"N":"0"}},"Limit":2}"#)
+        let sortKeys = first.json["Items"]?.arrayValue?.compactMap { $0["sk"]?["N"]?.stringValue }
+        XCTAssertEqual(sortKeys, ["0", "5"])
+        XCTAssertEqual(first.json["LastEvaluatedKey"]?["sk"], .object([("N", .string("5"))]))
+        let backward = await call("Query", #"{"TableName":"ranged","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p"}},"ScanIndexForward":false}"#)
+        XCTAssertEqual(backward.json["Items"]?.arrayValue?.compactMap { $0["sk"]?["N"]?.stringValue }, ["10", "7", "5", "0", "-3"])
+    }
+}
