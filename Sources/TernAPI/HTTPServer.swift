@@ -106,7 +106,7 @@ public final class HTTPServer: Service, Sendable {
     func bind() async throws -> Channel {
         let configuration = self.configuration
         let state = self.state
-        let handlerFactory = { [service, verifier, logger] in
+        let handlerFactory: @Sendable () -> HTTPHandler = { [service, verifier, logger] in
             HTTPHandler(service: service, verifier: verifier, state: state, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
         }
         return try await ServerBootstrap(group: group)
