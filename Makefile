@@ -41,9 +41,12 @@ test-swift:
 test-clients:
 	TERN_BIN=$(CURDIR)/.build/debug/tern $(PYTHON) -m pytest -q tests
 
-# Benchmarks are never part of the test suite: release build, one node on RocksDB.
+# Benchmarks and soaks are never part of the test suite: release build, one node on RocksDB.
 bench: release
 	scripts/bench.sh
+
+soak: release
+	scripts/soak.sh
 
 clean:
 	rm -rf .build
