@@ -149,6 +149,12 @@ extension DynamoDBService {
     }
 
     func getItem(_ input: RequestParameters) throws -> [UInt8] {
+        // `cachedOnly: false` always produces a response.
+        try getItem(input, cachedOnly: false)!
+    }
+
+    /// GetItem; with `cachedOnly`, nil when the item cannot be read from memory alone.
+    func getItem(_ input: RequestParameters, cachedOnly: Bool) throws -> [UInt8]? {
         var parameters = input
         let tableName = try parameters.tableName()
         let keyMap = try parameters.attributeMap("Key")
@@ -161,7 +167,13 @@ extension DynamoDBService {
         try DynamoDBService.finishExpressionAttributes(parameters, attributes)
         let table = try existingTable(tableName)
         let key = try table.primaryKey(ofKey: keyMap!)
-        let item = try coordinator.get(table, key)
+        let item: Item?
+        if cachedOnly {
+            guard case .item(let cached) = try coordinator.getIfCached(table, key) else { return nil }
+            item = cached
+        } else {
+            item = try coordinator.get(table, key)
+        }
         var writer = JSONWriter(capacity: 256)
         writer.raw("{")
         var needsComma = false

@@ -93,30 +93,60 @@ public final class DynamoDBService: Sendable {
     /// Handles one request whose `X-Amz-Target` was `target` (nil when the header was absent).
     public func handle(target: String?, body: [UInt8], host: String?) async -> APIResponse {
         do {
-            guard let target, target.hasPrefix(DynamoDBService.targetPrefix) else {
-                throw DynamoDBError.unknownOperation()
-            }
-            let name = String(target.dropFirst(DynamoDBService.targetPrefix.count))
-            guard let operation = Operation(rawValue: name) else {
-                if DynamoDBService.notYetSupported.contains(name) {
-                    throw DynamoDBError.validation("Tern does not support the \(name) operation yet; see docs/compatibility.md")
-                }
-                throw DynamoDBError.unknownOperation()
-            }
-            let json: JSON
-            do {
-                json = try JSON.parse(body)
-            } catch {
-                throw DynamoDBError.serialization("Malformed JSON request body: \(error.message) at offset \(error.offset)")
-            }
-            let parameters = try RequestParameters(json)
+            let (operation, parameters) = try decode(target: target, body: body)
             let output = try await run(operation, parameters, host: host)
             return APIResponse(status: 200, body: output)
-        } catch let error as DynamoDBError {
-            return APIResponse.error(error)
-        } catch let error as StorageError where error.isOverloaded {
-            return APIResponse.error(.throttling())
         } catch {
+            return render(error)
+        }
+    }
+
+    /// Serves the request synchronously when that cannot block: today a GetItem whose item is
+    /// in memory (memtable or block cache). Returns nil when the caller must use `handle`,
+    /// which runs off the event loop. DESIGN.md §9: event loops never block on disk.
+    public func handleInline(target: String?, body: [UInt8], host: String?) -> APIResponse? {
+        guard target == DynamoDBService.getItemTarget else { return nil }
+        do {
+            let (_, parameters) = try decode(target: target, body: body)
+            guard let output = try getItem(parameters, cachedOnly: true) else { return nil }
+            return APIResponse(status: 200, body: output)
+        } catch {
+            return render(error)
+        }
+    }
+
+    static let getItemTarget = targetPrefix + Operation.getItem.rawValue
+
+    /// The operation and its parameters, or DynamoDB's error for an unknown operation or a
+    /// malformed body.
+    func decode(target: String?, body: [UInt8]) throws(DynamoDBError) -> (Operation, RequestParameters) {
+        guard let target, target.hasPrefix(DynamoDBService.targetPrefix) else {
+            throw DynamoDBError.unknownOperation()
+        }
+        let name = String(target.dropFirst(DynamoDBService.targetPrefix.count))
+        guard let operation = Operation(rawValue: name) else {
+            if DynamoDBService.notYetSupported.contains(name) {
+                throw DynamoDBError.validation("Tern does not support the \(name) operation yet; see docs/compatibility.md")
+            }
+            throw DynamoDBError.unknownOperation()
+        }
+        let json: JSON
+        do {
+            json = try JSON.parse(body)
+        } catch {
+            throw DynamoDBError.serialization("Malformed JSON request body: \(error.message) at offset \(error.offset)")
+        }
+        return (operation, try RequestParameters(json))
+    }
+
+    /// Every error becomes a DynamoDB error response; nothing unexpected escapes as a crash.
+    func render(_ error: any Error) -> APIResponse {
+        switch error {
+        case let error as DynamoDBError:
+            return APIResponse.error(error)
+        case let error as StorageError where error.isOverloaded:
+            return APIResponse.error(.throttling())
+        default:
             logger.error("request failed", metadata: ["error": "\(error)"])
             return APIResponse.error(.internalServerError())
         }

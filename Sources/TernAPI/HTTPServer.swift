@@ -270,6 +270,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let target = head.headers.first(name: "x-amz-target")
         let host = head.headers.first(name: "host")
         let service = self.service
+        if let response = service.handleInline(target: target, body: body, host: host) {
+            write(context: context, head: head, response: response)
+            return
+        }
         let state = self.state
         state.inFlight.wrappingAdd(1, ordering: .relaxed)
         let promise = context.eventLoop.makePromise(of: APIResponse.self)

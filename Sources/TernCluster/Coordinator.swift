@@ -42,6 +42,20 @@ public final class Coordinator: Sendable {
         return try decodeLive(bytes)
     }
 
+    /// A read served from memory alone, for callers that must not block (an event loop).
+    public enum CachedItem: Sendable {
+        case item(Item?)
+        case notCached
+    }
+
+    /// The live item under `key` when storage can answer from memory; `.notCached` otherwise.
+    public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey) throws -> CachedItem {
+        switch try storage.getIfCached(table.storageKey(key)) {
+        case .notCached: return .notCached
+        case .value(let bytes): return .item(try bytes.flatMap { try decodeLive($0) })
+        }
+    }
+
     func decodeLive(_ bytes: [UInt8]) throws -> Item? {
         do {
             return try StoredValue.decode(bytes).item

@@ -17,6 +17,9 @@ final class RocksDBDatabase: @unchecked Sendable {
     private let options: OpaquePointer
     private let blockCache: OpaquePointer
     private let pointReadOptions: OpaquePointer
+    /// Reads that may only use the memtables and the block cache (read tier kBlockCacheTier):
+    /// RocksDB answers "incomplete" instead of reading a file.
+    private let cacheOnlyReadOptions: OpaquePointer
     private let writeOptions: OpaquePointer
 
     private let lifetime = NSCondition()
@@ -33,6 +36,8 @@ final class RocksDBDatabase: @unchecked Sendable {
         blockCache = rocksdb_cache_create_lru(settings.blockCacheBytes)
         options = Self.makeOptions(settings, blockCache: blockCache)
         pointReadOptions = rocksdb_readoptions_create()
+        cacheOnlyReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_read_tier(cacheOnlyReadOptions, 1)  // 1 = kBlockCacheTier
         writeOptions = rocksdb_writeoptions_create()
         // sync=true: `rocksdb_write` returns only after the WAL record is fsynced. The WAL is
         // never disabled: it is what makes an acknowledged write durable.
@@ -41,7 +46,7 @@ final class RocksDBDatabase: @unchecked Sendable {
         do {
             (handle, compression) = try Self.open(path: path, options: options, compression: settings.compression)
         } catch {
-            Self.destroyOptions(options, blockCache, pointReadOptions, writeOptions)
+            Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions)
             throw error
         }
     }
@@ -53,11 +58,25 @@ final class RocksDBDatabase: @unchecked Sendable {
     // MARK: - Operations
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try get(key, options: pointReadOptions)
+    }
+
+    /// A read from memory only; nil when it would need disk I/O.
+    func getIfCached(_ key: [UInt8]) throws -> CachedRead {
+        do {
+            return .value(try get(key, options: cacheOnlyReadOptions))
+        } catch let error as StorageError where error.description.contains("Result incomplete") {
+            // Status::Incomplete ("Result incomplete: no blocking io"): the value is on disk only.
+            return .notCached
+        }
+    }
+
+    private func get(_ key: [UInt8], options readOptions: OpaquePointer) throws -> [UInt8]? {
         try withHandle { db in
             var length = 0
             let value = try withCBytes(key) { keyPointer, keyLength in
                 try checked { error in
-                    rocksdb_get(db, pointReadOptions, keyPointer, keyLength, &length, error)
+                    rocksdb_get(db, readOptions, keyPointer, keyLength, &length, error)
                 }
             }
             // NULL without an error means "not found". An empty value comes back as malloc(0),
@@ -130,7 +149,7 @@ final class RocksDBDatabase: @unchecked Sendable {
         lifetime.unlock()
 
         rocksdb_close(db)
-        Self.destroyOptions(options, blockCache, pointReadOptions, writeOptions)
+        Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions)
     }
 
     // MARK: - Handle lifetime
@@ -187,9 +206,9 @@ final class RocksDBDatabase: @unchecked Sendable {
         }
     }
 
-    private static func destroyOptions(_ options: OpaquePointer, _ cache: OpaquePointer, _ read: OpaquePointer, _ write: OpaquePointer) {
+    private static func destroyOptions(_ options: OpaquePointer, _ cache: OpaquePointer, _ reads: [OpaquePointer], _ write: OpaquePointer) {
         rocksdb_writeoptions_destroy(write)
-        rocksdb_readoptions_destroy(read)
+        for read in reads { rocksdb_readoptions_destroy(read) }
         rocksdb_options_destroy(options)
         rocksdb_cache_destroy(cache)
     }

@@ -79,6 +79,10 @@ public final class RocksDBStorage: StorageEngine {
         try database.get(key)
     }
 
+    public func getIfCached(_ key: [UInt8]) throws -> CachedRead {
+        try database.getIfCached(key)
+    }
+
     public func write(_ batch: WriteBatch) async throws {
         try await commitQueue.submit(batch)
     }

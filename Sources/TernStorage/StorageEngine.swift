@@ -68,6 +68,14 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
+/// The result of a read that must not wait for disk.
+public enum CachedRead: Sendable, Equatable {
+    /// The read completed from memory: the value, or nil when the key is absent.
+    case value([UInt8]?)
+    /// Answering would need disk I/O; ask again with `get`, off the event loop.
+    case notCached
+}
+
 /// An ordered key-value store with byte-wise key order.
 ///
 /// Durability contract: when `write(_:)` returns, the batch is durable (its write-ahead-log
@@ -76,6 +84,11 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
 public protocol StorageEngine: AnyObject, Sendable {
     /// The value stored under `key`, or nil.
     func get(_ key: [UInt8]) throws -> [UInt8]?
+
+    /// The value under `key` if it can be read from memory alone (memtable, block cache),
+    /// else `.notCached`. Lets an event loop serve hot reads without a thread hop while never
+    /// blocking on disk.
+    func getIfCached(_ key: [UInt8]) throws -> CachedRead
 
     /// Applies `batch` atomically and durably.
     func write(_ batch: WriteBatch) async throws
@@ -86,4 +99,11 @@ public protocol StorageEngine: AnyObject, Sendable {
 
     /// Flushes and releases resources. Idempotent; later calls to other methods throw `.closed`.
     func close() throws
+}
+
+extension StorageEngine {
+    /// Engines that never touch a disk answer every read from memory.
+    public func getIfCached(_ key: [UInt8]) throws -> CachedRead {
+        .value(try get(key))
+    }
 }

@@ -37,6 +37,22 @@ class StorageConformanceTests: XCTestCase {
         XCTAssertEqual(try engine.get([3]), large)
     }
 
+    /// A memory-only read either answers exactly what `get` answers or says it would need disk;
+    /// a key just written (in the memtable) is always answered from memory.
+    func checkGetIfCachedAgreesWithGet() async throws {
+        let engine = try makeEngine()
+        try await put(engine, [5], [50])
+        XCTAssertEqual(try engine.getIfCached([5]), .value([50]))
+        try await engine.write(WriteBatch([.delete(key: [5])]))
+        XCTAssertEqual(try engine.getIfCached([5]), .value(nil))
+        for key: [UInt8] in [[1], [5], [9, 9]] {
+            let cached = try engine.getIfCached(key)
+            if case .value(let value) = cached {
+                XCTAssertEqual(value, try engine.get(key))
+            }
+        }
+    }
+
     func checkMissingKeyIsNil() async throws {
         let engine = try makeEngine()
         XCTAssertNil(try engine.get([1]), "empty engine")
@@ -296,6 +312,7 @@ final class InMemoryStorageConformanceTests: StorageConformanceTests {
 
     func testPutGetOverwriteDelete() async throws { try await checkPutGetOverwriteDelete() }
     func testMissingKeyIsNil() async throws { try await checkMissingKeyIsNil() }
+    func testGetIfCachedAgreesWithGet() async throws { try await checkGetIfCachedAgreesWithGet() }
     func testBatchAppliesAllOperationsInOrder() async throws { try await checkBatchAppliesAllOperationsInOrder() }
     func testBatchIsAtomicForConcurrentReaders() async throws { try await checkBatchIsAtomicForConcurrentReaders() }
     func testDeleteRange() async throws { try await checkDeleteRange() }
@@ -313,6 +330,7 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
 
     func testPutGetOverwriteDelete() async throws { try await checkPutGetOverwriteDelete() }
     func testMissingKeyIsNil() async throws { try await checkMissingKeyIsNil() }
+    func testGetIfCachedAgreesWithGet() async throws { try await checkGetIfCachedAgreesWithGet() }
     func testBatchAppliesAllOperationsInOrder() async throws { try await checkBatchAppliesAllOperationsInOrder() }
     func testBatchIsAtomicForConcurrentReaders() async throws { try await checkBatchIsAtomicForConcurrentReaders() }
     func testDeleteRange() async throws { try await checkDeleteRange() }
@@ -323,6 +341,29 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
     func testClosedEngineThrowsClosed() async throws { try await checkClosedEngineThrowsClosed() }
 
     // MARK: - RocksDB only
+
+    /// After a reopen the data lives in table files and the block cache is cold: a memory-only
+    /// read must say so (never fail, never block), and a normal read must still find the value.
+    func testGetIfCachedReportsValuesOnlyOnDisk() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        let first = try openRocksDB(at: path)
+        let value = [UInt8](repeating: 7, count: 300_000)
+        for i in 0..<40 {
+            try await first.write(WriteBatch([.put(key: [1, UInt8(i)], value: value)]))
+        }
+        first.close()
+        let second = try openRocksDB(at: path)
+        var notCached = 0
+        for i in 0..<40 {
+            let key: [UInt8] = [1, UInt8(i)]
+            switch try second.getIfCached(key) {
+            case .notCached: notCached += 1
+            case .value(let cached): XCTAssertEqual(cached, value)
+            }
+            XCTAssertEqual(try second.get(key), value)
+        }
+        XCTAssertGreaterThan(notCached, 0, "a cold reopen should leave some values on disk only")
+    }
 
     func testDataSurvivesCloseAndReopen() async throws {
         let path = try makeTemporaryDirectory() + "/db"
