@@ -71,14 +71,6 @@ public final class Coordinator: Sendable {
         return StoredValue(item: item, timestamp: timestamp, clock: VectorClock([nodeId: timestamp]))
     }
 
-    /// Writes (or deletes, with a tombstone) one item durably. Returns the previous live item
-    /// when `returnOld` is set.
-    @discardableResult
-    public func write(_ mutation: ItemMutation, returnOld: Bool) async throws -> Item? {
-        let result = try await update(mutation.table, mutation.key, readOld: returnOld) { _ in .write(mutation.item) }
-        return result.old
-    }
-
     /// What a read-modify-write decides after seeing the current item.
     public enum UpdateDecision: Sendable {
         /// Store this item (nil deletes it).
