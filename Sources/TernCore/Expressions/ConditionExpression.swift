@@ -395,17 +395,7 @@ struct ConditionResolver {
     }
 
     mutating func resolvePath(_ raw: RawPath, attributes: inout ExpressionAttributes) -> DocumentPath {
-        var undefinedName: String? = nil
-        var reservedName: String? = nil
-        let path = ExpressionSupport.resolve(
-            raw, attributes: &attributes,
-            undefined: { if undefinedName == nil { undefinedName = $0 } },
-            reserved: { if reservedName == nil { reservedName = $0 } })
-        if let reservedName { errors.note(Self.reserved, "Attribute name is a reserved keyword; reserved keyword: \(reservedName)") }
-        if let undefinedName {
-            errors.note(Self.undefined, "An expression attribute name used in the document path is not defined; attribute name: \(undefinedName)")
-        }
-        return path
+        ExpressionSupport.resolve(raw, attributes: &attributes, errors: &errors, reservedCategory: Self.reserved, undefinedCategory: Self.undefined)
     }
 
     mutating func resolveValue(_ placeholder: String, attributes: inout ExpressionAttributes) -> AttributeValue {

@@ -309,6 +309,27 @@ enum ExpressionSupport {
         return DocumentPath(elements)
     }
 
+    /// Resolves `raw` and notes DynamoDB's errors for its first reserved bare name and its first
+    /// undefined placeholder, under the caller's priority categories.
+    static func resolve(
+        _ raw: RawPath, attributes: inout ExpressionAttributes, errors: inout ExpressionErrors,
+        reservedCategory: Int, undefinedCategory: Int
+    ) -> DocumentPath {
+        var undefinedName: String? = nil
+        var reservedName: String? = nil
+        let path = resolve(
+            raw, attributes: &attributes,
+            undefined: { if undefinedName == nil { undefinedName = $0 } },
+            reserved: { if reservedName == nil { reservedName = $0 } })
+        if let reservedName {
+            errors.note(reservedCategory, "Attribute name is a reserved keyword; reserved keyword: \(reservedName)")
+        }
+        if let undefinedName {
+            errors.note(undefinedCategory, "An expression attribute name used in the document path is not defined; attribute name: \(undefinedName)")
+        }
+        return path
+    }
+
     /// `{S:abc}` as DynamoDB prints a value inside messages.
     static func brief(_ value: AttributeValue) -> String {
         let body: String
