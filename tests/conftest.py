@@ -114,13 +114,15 @@ class TernServer:
     """One `tern serve` process on a fixed data directory; restartable."""
 
     def __init__(self, binary: str, workdir: Path, *, in_memory: bool = False,
-                 credentials: list[tuple[str, str]] | None = None, log_level: str = "info"):
+                 credentials: list[tuple[str, str]] | None = None, log_level: str = "info",
+                 extra_args: list[str] | None = None):
         self.binary = binary
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
         self.in_memory = in_memory
         self.log_level = log_level
+        self.extra_args = list(extra_args or [])
         self.credentials_file: Path | None = None
         if credentials is not None:
             self.credentials_file = self.workdir / "credentials"
@@ -146,7 +148,7 @@ class TernServer:
         cmd += ["--in-memory"] if self.in_memory else ["--data-dir", str(self.data_dir)]
         if self.credentials_file is not None:
             cmd += ["--credentials", str(self.credentials_file)]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self) -> "TernServer":
         assert self.proc is None or self.proc.poll() is not None, "server already running"
