@@ -12,7 +12,7 @@ DATA_DIR ?= ./data
 
 # System library (RocksDB from Debian) and the test-only Python packages.
 deps:
-	@pkg-config --exists rocksdb 2>/dev/null || { \
+	@{ pkg-config --exists rocksdb 2>/dev/null || test -f /usr/include/rocksdb/c.h; } || { \
 		echo "installing librocksdb-dev"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librocksdb-dev; }
 	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || $(PYTHON) -m pip install -q boto3 pytest
