@@ -23,8 +23,8 @@ let package = Package(
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .target(name: "TernRocksDB", dependencies: ["CRocksDB", "TernStorage", "TernCore"], swiftSettings: strict),
         .target(name: "TernCluster", dependencies: ["TernCore", "TernStorage"], swiftSettings: strict),
-        // Load generator for `tern bench`: Foundation/Glibc only, no NIO.
-        .target(name: "TernBench", swiftSettings: strict),
+        // Load generator for `tern bench`: blocking sockets (Foundation/Glibc), no NIO; TernCore for its seeded generator.
+        .target(name: "TernBench", dependencies: ["TernCore"], swiftSettings: strict),
         .target(
             name: "TernAPI",
             dependencies: [
@@ -60,6 +60,6 @@ let package = Package(
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strict),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage", "TernRocksDB", "TernCore"], swiftSettings: strict),
         .testTarget(name: "TernAPITests", dependencies: ["TernAPI", "TernCore", "TernStorage", "TernCluster"], swiftSettings: strict),
-        .testTarget(name: "TernBenchTests", dependencies: ["TernBench"], swiftSettings: strict),
+        .testTarget(name: "TernBenchTests", dependencies: ["TernBench", "TernCore"], swiftSettings: strict),
     ]
 )

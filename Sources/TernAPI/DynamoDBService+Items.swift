@@ -73,15 +73,18 @@ extension DynamoDBService {
         return try table.primaryKey(ofItem: item)
     }
 
-    /// The error a failed condition raises, carrying the old item when asked for.
-    static func conditionFailed(_ old: Item?, returnOld: Bool) -> DynamoDBError {
+    /// Throws ConditionalCheckFailedException when `condition` does not hold for the current
+    /// item, carrying that item when the request asked for it.
+    static func check(_ condition: Condition?, _ old: Item?, returnOldOnFailure: Bool) throws(DynamoDBError) {
+        guard let condition, !condition.evaluate(old) else { return }
         var error = DynamoDBError.conditionalCheckFailed()
-        if returnOld { error.item = old }
-        return error
+        if returnOldOnFailure { error.item = old }
+        throw error
     }
 
-    /// `{"Attributes": …, "ConsumedCapacity": …}` for the write operations.
-    static func writeResponse(attributes: Item?, table: String, units: Double, capacityMode: ReturnConsumedCapacity) -> [UInt8] {
+    /// `{"Attributes": …, "ConsumedCapacity": …}` for the write operations. A write is charged
+    /// on the larger of the old and new item; sizes are computed only when capacity is reported.
+    static func writeResponse(attributes: Item?, table: String, old: Item?, new: Item?, capacityMode: ReturnConsumedCapacity) -> [UInt8] {
         var writer = JSONWriter(capacity: 128)
         writer.raw("{")
         var needsComma = false
@@ -92,6 +95,7 @@ extension DynamoDBService {
         }
         if capacityMode != .none {
             if needsComma { writer.comma() }
+            let units = writeUnits(Swift.max(old.map(ItemSize.of) ?? 0, new.map(ItemSize.of) ?? 0))
             writeConsumedCapacity(&writer, table: table, units: units, mode: capacityMode)
         }
         writer.raw("}")
@@ -138,14 +142,13 @@ extension DynamoDBService {
         // old item too; a blind put without it skips the read.
         let needsOld = condition != nil || request.returnValues == .allOld || request.capacityMode != .none
         let result = try await coordinator.update(table, key, readOld: needsOld) { old in
-            if let condition, !condition.evaluate(old) {
-                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
-            }
+            try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             return .write(newItem)
         }
-        let old = request.returnValues == .allOld ? result.old : nil
-        let units = DynamoDBService.writeUnits(Swift.max(ItemSize.of(newItem), result.old.map(ItemSize.of) ?? 0))
-        return DynamoDBService.writeResponse(attributes: old, table: request.tableName, units: units, capacityMode: request.capacityMode)
+        return DynamoDBService.writeResponse(
+            attributes: request.returnValues == .allOld ? result.old : nil, table: request.tableName,
+            old: result.old, new: newItem, capacityMode: request.capacityMode
+        )
     }
 
     func getItem(_ input: RequestParameters) throws -> [UInt8] {
@@ -200,15 +203,14 @@ extension DynamoDBService {
         let key = try table.primaryKey(ofKey: request.attributes)
         let returnOldOnFailure = request.returnOldOnFailure
         let result = try await coordinator.update(table, key) { old in
-            if let condition, !condition.evaluate(old) {
-                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
-            }
+            try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             // Deleting an absent item writes nothing (no tombstone needed).
             return old == nil ? .keep : .write(nil)
         }
-        let old = request.returnValues == .allOld ? result.old : nil
-        let units = DynamoDBService.writeUnits(result.old.map(ItemSize.of) ?? 0)
-        return DynamoDBService.writeResponse(attributes: old, table: request.tableName, units: units, capacityMode: request.capacityMode)
+        return DynamoDBService.writeResponse(
+            attributes: request.returnValues == .allOld ? result.old : nil, table: request.tableName,
+            old: result.old, new: nil, capacityMode: request.capacityMode
+        )
     }
 
     func updateItem(_ input: RequestParameters) async throws -> [UInt8] {
@@ -227,25 +229,27 @@ extension DynamoDBService {
         let returnOldOnFailure = request.returnOldOnFailure
         let returnValues = request.returnValues
         let result = try await coordinator.update(table, key) { old in
-            if let condition, !condition.evaluate(old) {
-                throw DynamoDBService.conditionFailed(old, returnOld: returnOldOnFailure)
-            }
+            try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             let new = try actions.apply(to: old ?? keyItem, keyAttributeNames: keyNames)
             if ItemSize.of(new) > ItemSize.maxItemBytes {
                 throw DynamoDBError.validation("Item size to update has exceeded the maximum allowed size")
             }
             return .write(new)
         }
+        // UPDATED_OLD / UPDATED_NEW return only the updated paths, and nothing when none exist.
+        func updated(_ item: Item?) -> Item? {
+            item.map { Projection.apply(actions.updatedPaths, to: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
         let returned: Item?
         switch returnValues {
         case .none: returned = nil
         case .allOld: returned = result.old
         case .allNew: returned = result.new
-        case .updatedOld: returned = result.old.map { Projection.apply(actions.updatedPaths, to: $0) }
-        case .updatedNew: returned = result.new.map { Projection.apply(actions.updatedPaths, to: $0) }
+        case .updatedOld: returned = updated(result.old)
+        case .updatedNew: returned = updated(result.new)
         }
-        let size = Swift.max(result.old.map(ItemSize.of) ?? 0, result.new.map(ItemSize.of) ?? 0)
-        let shown = returned.flatMap { $0.isEmpty && returnValues != .allNew && returnValues != .allOld ? nil : $0 }
-        return DynamoDBService.writeResponse(attributes: shown, table: request.tableName, units: DynamoDBService.writeUnits(size), capacityMode: request.capacityMode)
+        return DynamoDBService.writeResponse(
+            attributes: returned, table: request.tableName, old: result.old, new: result.new, capacityMode: request.capacityMode
+        )
     }
 }

@@ -221,13 +221,11 @@ extension DynamoDBService {
         let page = try coordinator.readRange(
             start: plan.start, end: plan.end, reverse: plan.reverse, maxItems: plan.limit, maxBytes: DynamoDBService.maxPageBytes
         )
-        var bytesRead = 0
         var count = 0
         var writer = JSONWriter(capacity: 4096)
         writer.raw("{")
         if plan.select != .count { writer.raw("\"Items\":[") }
         for entry in page.items {
-            bytesRead += ItemSize.of(entry.item)
             if let filter = plan.filter, !filter.evaluate(entry.item) { continue }
             if plan.select != .count {
                 if count > 0 { writer.comma() }
@@ -246,16 +244,11 @@ extension DynamoDBService {
         }
         if plan.capacityMode != .none {
             writer.comma()
-            let units = DynamoDBService.readUnitsForBytes(bytesRead, consistent: plan.consistent)
+            // Query and Scan are charged once on the total bytes read, before the filter.
+            let units = DynamoDBService.readUnits(page.bytes, consistent: plan.consistent)
             DynamoDBService.writeConsumedCapacity(&writer, table: plan.table.name, units: units, mode: plan.capacityMode)
         }
         writer.raw("}")
         return writer.bytes
-    }
-
-    /// Query and Scan are charged on the total bytes read, in 4 KB units (halved when eventual).
-    static func readUnitsForBytes(_ bytes: Int, consistent: Bool) -> Double {
-        let units = Double(Swift.max(1, (bytes + 4095) / 4096))
-        return consistent ? units : units / 2
     }
 }

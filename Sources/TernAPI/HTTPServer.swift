@@ -199,9 +199,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let body = APIResponse.error(.serialization("Malformed HTTP request")).body
-        var text = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
-        text += "Content-Length: \(body.count)\r\nx-amzn-RequestId: \(state.nextRequestId())\r\n"
-        text += "x-amz-crc32: \(CRC32.checksum(body))\r\nConnection: close\r\n\r\n"
+        var text = "HTTP/1.1 400 Bad Request\r\n"
+        for header in responseHeaders(body: body, contentType: HTTPHandler.jsonContentType, keepAlive: false) {
+            text += "\(header.name): \(header.value)\r\n"
+        }
+        text += "\r\n"
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count)
         buffer.writeString(text)
         buffer.writeBytes(body)
@@ -288,15 +290,23 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: APIResponse, contentType: String = "application/x-amz-json-1.0", close: Bool = false) {
+    static let jsonContentType = "application/x-amz-json-1.0"
+
+    /// The headers every response carries; the SDKs verify `x-amz-crc32` against the body.
+    func responseHeaders(body: [UInt8], contentType: String, keepAlive: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(6)
         headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "x-amzn-RequestId", value: state.nextRequestId())
-        headers.add(name: "x-amz-crc32", value: String(CRC32.checksum(response.body)))
-        let keepAlive = head.isKeepAlive && !close
+        headers.add(name: "x-amz-crc32", value: String(CRC32.checksum(body)))
         if !keepAlive { headers.add(name: "Connection", value: "close") }
+        return headers
+    }
+
+    func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: APIResponse, contentType: String = HTTPHandler.jsonContentType, close: Bool = false) {
+        let keepAlive = head.isKeepAlive && !close
+        let headers = responseHeaders(body: response.body, contentType: contentType, keepAlive: keepAlive)
         let status = HTTPResponseStatus(statusCode: response.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)

@@ -1,4 +1,5 @@
 import Foundation
+import TernCore
 
 /// The load generator behind `tern bench`.
 ///

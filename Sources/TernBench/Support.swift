@@ -31,27 +31,6 @@ enum MonotonicClock {
     }
 }
 
-/// SplitMix64: tiny, fast, and deterministic for a given seed, so runs are reproducible
-/// per thread index (Swift's `Hasher` and `SystemRandomNumberGenerator` are not).
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<bound`; the modulo bias is negligible for bounds far below 2^64.
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
-    }
-}
-
 /// State shared between the calling thread and worker threads of one phase. Workers never
 /// call the caller's (non-Sendable) `log` closure; they park the first error here and
 /// the calling thread logs it while it waits.

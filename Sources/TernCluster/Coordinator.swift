@@ -38,8 +38,11 @@ public final class Coordinator: Sendable {
 
     /// The live item under `key`, or nil if absent or deleted.
     public func get(_ table: TableDefinition, _ key: PrimaryKey) throws -> Item? {
-        guard let bytes = try storage.get(table.storageKey(key)) else { return nil }
-        return try decodeLive(bytes)
+        try liveItem(at: table.storageKey(key))
+    }
+
+    func liveItem(at storageKey: [UInt8]) throws -> Item? {
+        try storage.get(storageKey).flatMap { try decodeLive($0) }
     }
 
     /// A read served from memory alone, for callers that must not block (an event loop).
@@ -89,7 +92,7 @@ public final class Coordinator: Sendable {
     ) async throws -> (old: Item?, new: Item?) {
         let storageKey = table.storageKey(key)
         return try await locks.withLock(storageKey) {
-            let old = readOld ? try storage.get(storageKey).flatMap { try decodeLive($0) } : nil
+            let old = readOld ? try liveItem(at: storageKey) : nil
             switch try decide(old) {
             case .keep:
                 return (old, old)
@@ -112,7 +115,7 @@ public final class Coordinator: Sendable {
         let ordered = keys.sorted { $0.lexicographicallyPrecedes($1) }
         var olds: [Item?] = []
         try await withLocks(ordered[...]) {
-            olds = try readOld ? keys.map { try storage.get($0).flatMap { try decodeLive($0) } } : []
+            olds = try readOld ? keys.map(liveItem(at:)) : []
             var batch = WriteBatch()
             for (key, mutation) in zip(keys, mutations) {
                 batch.put(key, newVersion(mutation.item).encoded())
@@ -134,6 +137,8 @@ public final class Coordinator: Sendable {
         public var items: [(storageKey: [UInt8], item: Item)]
         /// True when the range holds no further live items after the last one returned.
         public var exhausted: Bool
+        /// The DynamoDB-accounted size of `items`, which Query and Scan are charged on.
+        public var bytes: Int
     }
 
     /// Reads live items with `start <= key < end`, stopping after `maxItems` items or once the
@@ -154,12 +159,12 @@ public final class Coordinator: Sendable {
                 bytes += ItemSize.of(item)
                 if items.count >= maxItems || bytes >= maxBytes {
                     let more = try !storage.scan(start: low, end: high, reverse: reverse, limit: 1).isEmpty
-                    return RangePage(items: items, exhausted: !more)
+                    return RangePage(items: items, exhausted: !more, bytes: bytes)
                 }
             }
-            if entries.count < chunk { return RangePage(items: items, exhausted: true) }
+            if entries.count < chunk { return RangePage(items: items, exhausted: true, bytes: bytes) }
         }
-        return RangePage(items: items, exhausted: false)
+        return RangePage(items: items, exhausted: false, bytes: bytes)
     }
 
     /// Item count and DynamoDB-accounted size of a table, by a full scan of its key range.

@@ -1,4 +1,5 @@
 import Foundation
+import TernCore
 import XCTest
 
 @testable import TernBench

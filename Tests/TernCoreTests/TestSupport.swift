@@ -2,27 +2,11 @@ import Foundation
 import XCTest
 @testable import TernCore
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, seeded, fully deterministic generator.
-/// The tests never use Swift's unseeded randomness, nor `random(in:using:)` (whose algorithm
-/// may change between Swift releases): every draw goes through these helpers.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Test conveniences on TernCore's seeded generator. The tests never use Swift's unseeded
+/// randomness: every draw goes through these helpers.
+extension SplitMix64 {
     /// Uniform enough for tests in `0..<bound` (bound > 0).
-    mutating func below(_ bound: Int) -> Int {
-        precondition(bound > 0)
-        return Int(next() % UInt64(bound))
-    }
+    mutating func below(_ bound: Int) -> Int { next(below: bound) }
 
     /// An integer in `range`.
     mutating func int(_ range: ClosedRange<Int>) -> Int {
