@@ -160,6 +160,24 @@ public struct TableDefinition: Sendable, Equatable {
         }
         return key
     }
+
+    /// The primary key stored under `storageKey`, which must be an item key of this table.
+    /// A page that stops on a tombstone (a value with no attributes) builds its LastEvaluatedKey
+    /// from this; a corrupt or foreign key throws instead of trapping.
+    public func primaryKey(fromStorageKey storageKey: [UInt8]) throws(KeyEncoding.DecodeError) -> PrimaryKey {
+        let decoded = try KeyEncoding.decodeItemKey(storageKey, partitionType: partitionKey.type, sortType: sortKey?.type)
+        guard decoded.tableId == tableId else { throw KeyEncoding.DecodeError(.wrongTable, at: 0) }
+        return PrimaryKey(partition: decoded.partition, sort: decoded.sort)
+    }
+
+    /// The `Key` map (as `keyMap(of:)` builds it) of the item stored under `storageKey`.
+    public func keyMap(fromStorageKey storageKey: [UInt8]) throws(KeyEncoding.DecodeError) -> Item {
+        let key = try primaryKey(fromStorageKey: storageKey)
+        var map = Item()
+        map[partitionKey.name] = key.partition
+        if let sortKey, let sort = key.sort { map[sortKey.name] = sort }
+        return map
+    }
 }
 
 // MARK: - Persistence as JSON
