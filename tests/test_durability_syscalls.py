@@ -31,7 +31,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -374,14 +373,12 @@ def traced_run(tern_bin, tmp_path, name: str, extra_args: list[str], sequential:
 
 
 def test_every_acknowledged_put_is_synced_to_the_wal_before_its_response(tern_bin, tmp_path):
-    started = time.monotonic()
     report, acknowledged = traced_run(tern_bin, tmp_path, "synced", [], sequential=200, threads=4, per_thread=40)
     assert acknowledged == 360
     assert report.checked == 360
     assert not report.violations, "\n".join(str(v) for v in report.violations[:20])
     # The trace saw the machinery it reasons about: WAL appends, WAL syncs and the responses.
     assert report.wal_writes > 0 and report.wal_syncs > 0 and report.responses >= 360
-    assert time.monotonic() - started < 60
 
 
 def test_checker_reports_unsynced_acknowledgements_with_unsafe_no_sync(tern_bin, tmp_path):
