@@ -8,13 +8,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: deps build release run test test-swift test-clients bench soak clean
+.PHONY: deps bench-deps build release run test test-swift test-clients bench soak clean
 
-# System library (RocksDB from Debian) and the test-only Python packages.
+# System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py) and the
+# test-only Python packages.
 deps:
 	@{ pkg-config --exists rocksdb 2>/dev/null || test -f /usr/include/rocksdb/c.h; } || { \
 		echo "installing librocksdb-dev"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librocksdb-dev; }
+	@command -v strace >/dev/null 2>&1 || { \
+		echo "installing strace"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq strace; }
 	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || $(PYTHON) -m pip install -q boto3 pytest
 	@command -v aws >/dev/null 2>&1 || $(PYTHON) -m pip install -q awscli
 
@@ -42,7 +46,13 @@ test-clients:
 	TERN_BIN=$(CURDIR)/.build/debug/tern $(PYTHON) -m pytest -q tests
 
 # Benchmarks and soaks are never part of the test suite: release build, one node on RocksDB.
-bench: release
+# The benchmark measures an nginx stub under the same wrk load as its yardstick (docs/benchmarks.md).
+bench-deps:
+	@{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } && command -v wrk >/dev/null 2>&1 || { \
+		echo "installing nginx-light and wrk"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light wrk; }
+
+bench: release bench-deps
 	scripts/bench.sh
 
 soak: release

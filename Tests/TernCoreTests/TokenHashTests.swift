@@ -65,6 +65,68 @@ final class TokenHashTests: XCTestCase {
         XCTAssertEqual(TokenHash.token(of: .s("user#1")), reference(utf8("Suser#1")))
     }
 
+    /// Ring placement of numeric partition keys, pinned (issue 6, point 7). A number's token is
+    /// the hash of "N" + its canonical text (`DynamoNumber.description`: plain decimal, no
+    /// exponent, no superfluous zeros, "-" only for non-zero negatives), so a change to that
+    /// formatting would move every numeric key on the ring: it must fail here.
+    ///
+    /// The tokens were computed outside Tern, by a short Python script: the canonical text from
+    /// Python's `decimal` module (precision 100, `format(d.normalize(), "f")`, zero as "0"), then
+    /// FNV-1a 64 and fmix64 as defined above; each is also checked against `reference(_:)`.
+    func testNumericKeyTokensArePinned() {
+        let zeros123 = String(repeating: "0", count: 123)
+        let zeros129 = String(repeating: "0", count: 129)
+        let vectors: [(input: String, canonical: String, token: UInt64)] = [
+            // integers
+            ("0", "0", 0xCFCB_0DBF_77B6_9A85),
+            ("1", "1", 0xD77F_A03E_7F3B_68F9),
+            ("-1", "-1", 0x7EFB_0703_C9E7_3067),
+            ("42", "42", 0x16D9_0FB4_6C6F_4251),
+            ("-42", "-42", 0x1856_AAA9_901E_595B),
+            ("12345678901234567890123456789012345678", "12345678901234567890123456789012345678", 0x99E5_7581_E28C_9A18),
+            ("-99999999999999999999999999999999999999", "-99999999999999999999999999999999999999", 0xDECF_2D5D_6BFE_32BF),
+            // decimals
+            ("3.14", "3.14", 0x81DD_122B_F438_1BAA),
+            ("-3.14", "-3.14", 0x733C_6F86_23B8_68A6),
+            ("-0.001", "-0.001", 0x1302_6672_2ED6_2182),
+            ("0.5", "0.5", 0x5D9D_C1AB_17AB_9487),
+            ("123456789012345678901234567890.12345678", "123456789012345678901234567890.12345678", 0xF674_8A23_22F4_3393),
+            // exponent forms, down to the ends of DynamoDB's range
+            ("1E+2", "100", 0x73CA_04DD_629D_D63C),
+            ("1.5e-7", "0.00000015", 0x2F51_2005_79A3_A776),
+            ("1E+125", "1" + String(repeating: "0", count: 125), 0x2A08_51DB_B8DF_0BBA),
+            ("9.99E+125", "999" + zeros123, 0x4AB3_D54D_7579_C971),
+            ("-9.99E+125", "-999" + zeros123, 0xB456_1A52_1B91_B09D),
+            ("1E-130", "0." + zeros129 + "1", 0x0D07_82A5_F582_F8C7),
+            ("-1E-130", "-0." + zeros129 + "1", 0xD856_8AC0_420C_D912),
+        ]
+        for (input, canonical, token) in vectors {
+            let number = num(input)
+            XCTAssertEqual(number.description, canonical, "canonical text of \(input)")
+            XCTAssertEqual(hex64(TokenHash.token(of: .n(number))), hex64(token), "token of \(input)")
+            XCTAssertEqual(hex64(reference(utf8("N" + canonical))), hex64(token), "reference agrees for \(input)")
+        }
+    }
+
+    /// Spellings of one value land on one ring position: the token of their canonical form.
+    func testNumbersThatNormaliseAlikeGetTheSameToken() {
+        let groups: [(token: UInt64, spellings: [String])] = [
+            (0xD77F_A03E_7F3B_68F9, ["1", "1.0", "1.00", "10E-1", "0.1E1", "+1", "1e0", "001", "100e-2", ".1e+1"]),
+            (0xCFCB_0DBF_77B6_9A85, ["0", "-0", "0.0", "-0.0", "+0", "00.000e5", "0E+200", "0e-200"]),
+            (0x7EFB_0703_C9E7_3067, ["-1", "-1.0", "-10E-1", "-0.1e1", "-001.000"]),
+            (0x73CA_04DD_629D_D63C, ["100", "1E+2", "1e2", "100.0", "0.001E5", "10000E-2"]),
+            (0x2F51_2005_79A3_A776, ["0.00000015", "1.5e-7", "15E-8", "0.15e-6", "1.50000E-7"]),
+        ]
+        for (token, spellings) in groups {
+            for spelling in spellings {
+                XCTAssertEqual(hex64(TokenHash.token(of: .n(num(spelling)))), hex64(token), spelling)
+            }
+        }
+        // A sign and a digit both move the key.
+        XCTAssertNotEqual(TokenHash.token(of: .n(num("1"))), TokenHash.token(of: .n(num("-1"))))
+        XCTAssertNotEqual(TokenHash.token(of: .n(num("1E+2"))), TokenHash.token(of: .n(num("1E+3"))))
+    }
+
     func testEqualNumbersShareAToken() {
         XCTAssertEqual(TokenHash.token(of: .n(num("1"))), TokenHash.token(of: .n(num("1.0"))))
         XCTAssertEqual(TokenHash.token(of: .n(num("100"))), TokenHash.token(of: .n(num("1e2"))))
