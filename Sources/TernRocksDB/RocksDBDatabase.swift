@@ -144,8 +144,8 @@ final class RocksDBDatabase: @unchecked Sendable {
     }
 
     /// Compacts every key into the bottom level, running the compaction filter over all of them;
-    /// returns when done. RocksDB's C call reports no status: a compaction that fails leaves the
-    /// data as it was (and is retried by background compaction).
+    /// returns when done. RocksDB's C call reports no status; a compaction that fails leaves the
+    /// data as it was, tombstones included.
     func compactAll() throws {
         try withHandle { db in
             // NULL bounds: the whole key space. The default bottom-level policy
