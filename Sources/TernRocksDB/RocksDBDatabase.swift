@@ -3,7 +3,7 @@ import Foundation
 import TernStorage
 
 /// The thin, synchronous wrapper around one open RocksDB handle. All the C API calls (and so
-/// all the unsafe pointers) of the package live in this file.
+/// all the unsafe pointers) of the package live in this file and in `TombstonePurgeFilter.swift`.
 ///
 /// Thread safety: RocksDB's `get`, `write` and iterators are safe to call concurrently; the only
 /// thing to guard is the handle's lifetime. Every call registers as an *active user* under
@@ -21,6 +21,10 @@ final class RocksDBDatabase: @unchecked Sendable {
     /// RocksDB answers "incomplete" instead of reading a file.
     private let cacheOnlyReadOptions: OpaquePointer
     private let writeOptions: OpaquePointer
+    /// The tombstone-purging compaction filter. `options` points at it without owning it, and the
+    /// open database calls it, so it is destroyed only after `rocksdb_close`.
+    private let purgeFilter: OpaquePointer
+    private let purgeState: TombstonePurgeFilterState
 
     private let lifetime = NSCondition()
     private var handle: OpaquePointer?  // guarded by `lifetime`; nil once closed
@@ -33,8 +37,12 @@ final class RocksDBDatabase: @unchecked Sendable {
             throw StorageError.io("cannot create directory \(path): \(error)")
         }
 
+        precondition(settings.tombstoneGraceSeconds >= 1, "tombstoneGraceSeconds must be at least 1, got \(settings.tombstoneGraceSeconds)")
+        let (graceMillis, overflow) = UInt64(settings.tombstoneGraceSeconds).multipliedReportingOverflow(by: 1000)
+        purgeState = TombstonePurgeFilterState(graceMillis: overflow ? .max : graceMillis, nowMillis: settings.nowMillis)
+        purgeFilter = TombstonePurgeFilter.create(purgeState)
         blockCache = rocksdb_cache_create_lru(settings.blockCacheBytes)
-        options = Self.makeOptions(settings, blockCache: blockCache)
+        options = Self.makeOptions(settings, blockCache: blockCache, compactionFilter: purgeFilter)
         pointReadOptions = rocksdb_readoptions_create()
         cacheOnlyReadOptions = rocksdb_readoptions_create()
         rocksdb_readoptions_set_read_tier(cacheOnlyReadOptions, 1)  // 1 = kBlockCacheTier
@@ -46,7 +54,7 @@ final class RocksDBDatabase: @unchecked Sendable {
         do {
             (handle, compression) = try Self.open(path: path, options: options, compression: settings.compression)
         } catch {
-            Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions)
+            Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions, purgeFilter)
             throw error
         }
     }
@@ -135,6 +143,19 @@ final class RocksDBDatabase: @unchecked Sendable {
         }
     }
 
+    /// Compacts every key into the bottom level, running the compaction filter over all of them;
+    /// returns when done. RocksDB's C call reports no status; a compaction that fails leaves the
+    /// data as it was, tombstones included.
+    func compactAll() throws {
+        try withHandle { db in
+            // NULL bounds: the whole key space. The default bottom-level policy
+            // (kIfHaveCompactionFilter) rewrites the last level too, because a filter is set.
+            rocksdb_compact_range(db, nil, 0, nil, 0)
+        }
+    }
+
+    var purgedTombstoneCount: Int { purgeState.purged.load(ordering: .relaxed) }
+
     /// Closes the handle once no call is using it any more. Idempotent.
     func close() {
         lifetime.lock()
@@ -149,7 +170,7 @@ final class RocksDBDatabase: @unchecked Sendable {
         lifetime.unlock()
 
         rocksdb_close(db)
-        Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions)
+        Self.destroyOptions(options, blockCache, [pointReadOptions, cacheOnlyReadOptions], writeOptions, purgeFilter)
     }
 
     // MARK: - Handle lifetime
@@ -174,8 +195,11 @@ final class RocksDBDatabase: @unchecked Sendable {
 
     // MARK: - Opening
 
-    private static func makeOptions(_ settings: RocksDBStorage.Options, blockCache: OpaquePointer) -> OpaquePointer {
+    private static func makeOptions(_ settings: RocksDBStorage.Options, blockCache: OpaquePointer, compactionFilter: OpaquePointer) -> OpaquePointer {
         let options = rocksdb_options_create()!
+        // One filter shared by every compaction (it keeps no per-compaction state). Flushes do not
+        // call it: a tombstone is purged when a compaction rewrites its file, or by `compactAll`.
+        rocksdb_options_set_compaction_filter(options, compactionFilter)
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_increase_parallelism(options, Int32(clamping: settings.backgroundThreads))
         rocksdb_options_set_max_open_files(options, Int32(clamping: settings.maxOpenFiles))
@@ -206,11 +230,14 @@ final class RocksDBDatabase: @unchecked Sendable {
         }
     }
 
-    private static func destroyOptions(_ options: OpaquePointer, _ cache: OpaquePointer, _ reads: [OpaquePointer], _ write: OpaquePointer) {
+    private static func destroyOptions(
+        _ options: OpaquePointer, _ cache: OpaquePointer, _ reads: [OpaquePointer], _ write: OpaquePointer, _ filter: OpaquePointer
+    ) {
         rocksdb_writeoptions_destroy(write)
         for read in reads { rocksdb_readoptions_destroy(read) }
         rocksdb_options_destroy(options)
         rocksdb_cache_destroy(cache)
+        rocksdb_compactionfilter_destroy(filter)  // releases `purgeState`'s retain held by the filter
     }
 
     // MARK: - Write batches and iterators

@@ -1,3 +1,4 @@
+import Foundation
 import TernStorage
 
 /// A durable `StorageEngine` on RocksDB.
@@ -12,7 +13,7 @@ public final class RocksDBStorage: StorageEngine {
         case lz4
     }
 
-    public struct Options: Sendable, Equatable {
+    public struct Options: Sendable {
         /// Fsync the write-ahead log before a write returns. Only benchmarks comparing
         /// durable and non-durable writes should turn this off.
         public var sync: Bool
@@ -27,6 +28,13 @@ public final class RocksDBStorage: StorageEngine {
         /// Requested block compression; falls back to `.none` if librocksdb lacks the codec
         /// (see `RocksDBStorage.compression` for what is in effect).
         public var compression: Compression
+        /// Tombstones whose timestamp is more than this many seconds older than `nowMillis` are
+        /// dropped when a compaction rewrites them (`TombstonePurge`). At least 1; the default is
+        /// Cassandra's `gc_grace_seconds`, 10 days.
+        public var tombstoneGraceSeconds: Int
+        /// The wall clock, in milliseconds since 1970, that tombstone ages are measured against.
+        /// Called from RocksDB's compaction threads; tests inject a fixed clock.
+        public var nowMillis: @Sendable () -> UInt64
 
         public init(
             sync: Bool = true,
@@ -34,7 +42,9 @@ public final class RocksDBStorage: StorageEngine {
             blockCacheBytes: Int = 64 << 20,
             maxOpenFiles: Int = 512,
             backgroundThreads: Int = 2,
-            compression: Compression = .lz4
+            compression: Compression = .lz4,
+            tombstoneGraceSeconds: Int = 864_000,
+            nowMillis: @escaping @Sendable () -> UInt64 = RocksDBStorage.wallClockMillis
         ) {
             self.sync = sync
             self.commitQueueCapacity = commitQueueCapacity
@@ -42,7 +52,14 @@ public final class RocksDBStorage: StorageEngine {
             self.maxOpenFiles = maxOpenFiles
             self.backgroundThreads = backgroundThreads
             self.compression = compression
+            self.tombstoneGraceSeconds = tombstoneGraceSeconds
+            self.nowMillis = nowMillis
         }
+    }
+
+    /// The system's wall clock in milliseconds since 1970 (0 before it).
+    @Sendable public static func wallClockMillis() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
     }
 
     /// How well group commit is grouping: `batches / groupCommits` callers share each fsync.
@@ -58,6 +75,9 @@ public final class RocksDBStorage: StorageEngine {
         let statistics = commitQueue.currentStatistics
         return CommitStatistics(groupCommits: statistics.groupCommits, batches: statistics.batches)
     }
+
+    /// Tombstones the compaction filter has dropped since the database was opened.
+    public var purgedTombstoneCount: Int { database.purgedTombstoneCount }
 
     private let database: RocksDBDatabase
     private let commitQueue: GroupCommitQueue
@@ -89,6 +109,19 @@ public final class RocksDBStorage: StorageEngine {
 
     public func scan(start: [UInt8], end: [UInt8], reverse: Bool, limit: Int) throws -> [KeyValue] {
         try database.scan(start: start, end: end, reverse: reverse, limit: limit)
+    }
+
+    /// Compacts the whole key space down to the bottom level and waits until it is done. Every
+    /// entry is rewritten once, so tombstones past their grace period are dropped now rather than
+    /// whenever background compaction reaches their files; writes to already-purged keys and the
+    /// space they held are reclaimed too.
+    ///
+    /// Blocks the calling thread for as long as the compaction takes (seconds to minutes on a
+    /// large database) and costs a full rewrite of the data: call it from a dedicated thread, never
+    /// from an event loop or Swift's cooperative pool. Reads and writes proceed meanwhile; `close`
+    /// waits for it to finish.
+    public func compactAll() throws {
+        try database.compactAll()
     }
 
     /// Commits the writes already queued, stops the commit thread, then closes RocksDB (which

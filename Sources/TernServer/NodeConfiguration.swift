@@ -12,11 +12,23 @@ public struct NodeConfiguration: Sendable {
     public var region: String
     /// false only for benchmarks that measure the cost of durability; never in production.
     public var syncWrites: Bool
+    /// How long a tombstone (the record of a delete) is kept before compaction may drop it, in
+    /// seconds. A replica that has not heard of a delete by then could bring the item back, so this
+    /// must outlast any replica's absence: Cassandra's `gc_grace_seconds`, 10 days by default
+    /// (DESIGN.md §3). Once hinted handoff exists (issue 7) it must also exceed the hint window.
+    public var tombstoneGraceSeconds: Int
     public var http: HTTPServerConfiguration
+
+    /// The default `tombstoneGraceSeconds`: 10 days.
+    public static let defaultTombstoneGraceSeconds = 864_000
+    /// The longest grace period accepted: 10 years. Longer is surely a typo (milliseconds given
+    /// as seconds) and would keep every delete for ever.
+    public static let maxTombstoneGraceSeconds = 315_360_000
 
     public init(
         nodeId: String = "n1", host: String = "127.0.0.1", port: Int = 8000, dataDirectory: String = "./data",
-        inMemory: Bool = false, credentialsFile: String? = nil, region: String = "us-east-1", syncWrites: Bool = true
+        inMemory: Bool = false, credentialsFile: String? = nil, region: String = "us-east-1", syncWrites: Bool = true,
+        tombstoneGraceSeconds: Int = NodeConfiguration.defaultTombstoneGraceSeconds
     ) {
         self.nodeId = nodeId
         self.host = host
@@ -26,12 +38,18 @@ public struct NodeConfiguration: Sendable {
         self.credentialsFile = credentialsFile
         self.region = region
         self.syncWrites = syncWrites
+        self.tombstoneGraceSeconds = tombstoneGraceSeconds
         self.http = HTTPServerConfiguration(host: host, port: port)
     }
 
     public func validate() throws {
         guard !nodeId.isEmpty else { throw ConfigurationError("node id must not be empty") }
         guard inMemory || !dataDirectory.isEmpty else { throw ConfigurationError("data directory must not be empty") }
+        guard (1...Self.maxTombstoneGraceSeconds).contains(tombstoneGraceSeconds) else {
+            throw ConfigurationError(
+                "tombstone grace period (--tombstone-grace-seconds) must be 1…\(Self.maxTombstoneGraceSeconds) seconds (10 years), got \(tombstoneGraceSeconds)"
+            )
+        }
         try http.validate()
     }
 }

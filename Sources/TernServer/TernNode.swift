@@ -49,6 +49,7 @@ public final class TernNode: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         var options = RocksDBStorage.Options()
         options.sync = configuration.syncWrites
+        options.tombstoneGraceSeconds = configuration.tombstoneGraceSeconds
         if !configuration.syncWrites {
             logger.warning("write syncing is OFF: acknowledged writes may be lost on a crash (benchmark mode)")
         }

@@ -30,6 +30,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("node-id"), help: "This node's id.") var nodeId = "n1"
     @Option(help: "Region shown in ARNs.") var region = "us-east-1"
     @Option(name: .customLong("max-connections"), help: "Connections beyond this are refused.") var maxConnections = 1024
+    @Option(
+        name: .customLong("tombstone-grace-seconds"),
+        help: ArgumentHelp(
+            "Seconds a delete's tombstone is kept before compaction may purge it (1 to 315360000).",
+            discussion: "10 days by default, as Cassandra's gc_grace_seconds. A replica that misses a delete for longer could bring the item back."
+        )
+    )
+    var tombstoneGraceSeconds = NodeConfiguration.defaultTombstoneGraceSeconds
     @Flag(name: .customLong("unsafe-no-sync"), help: "Acknowledge writes before they are synced to disk (benchmarks only; loses data on crash).")
     var unsafeNoSync = false
 
@@ -41,7 +49,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "tern")
         var configuration = NodeConfiguration(
             nodeId: nodeId, host: host, port: port, dataDirectory: dataDir, inMemory: inMemory,
-            credentialsFile: credentials, region: region, syncWrites: !unsafeNoSync
+            credentialsFile: credentials, region: region, syncWrites: !unsafeNoSync,
+            tombstoneGraceSeconds: tombstoneGraceSeconds
         )
         configuration.http.maxConnections = maxConnections
         let node = try TernNode(configuration: configuration, logger: logger)
