@@ -3,7 +3,8 @@ import Foundation
 import TernStorage
 
 /// The thin, synchronous wrapper around one open RocksDB handle. All the C API calls (and so
-/// all the unsafe pointers) of the package live in this file and in `TombstonePurgeFilter.swift`.
+/// all the unsafe pointers) of the package live in this file, apart from the compaction filter's
+/// callbacks in `TombstonePurgeFilter.swift` and the merge operator's in `CounterMergeOperator.swift`.
 ///
 /// Thread safety: RocksDB's `get`, `write` and iterators are safe to call concurrently; the only
 /// thing to guard is the handle's lifetime. Every call registers as an *active user* under
@@ -96,15 +97,14 @@ final class RocksDBDatabase: @unchecked Sendable {
     }
 
     /// Writes all the batches as ONE RocksDB write batch: either all of them are applied, or
-    /// none. Operations keep their order, so a later batch wins over an earlier one.
+    /// none. Operations keep their order, so a later batch wins over an earlier one (counter adds
+    /// to one key are summed first where that changes nothing: `WriteBatch.combined`).
     func write(_ batches: [WriteBatch]) throws {
         try withHandle { db in
             let writeBatch = rocksdb_writebatch_create()!
             defer { rocksdb_writebatch_destroy(writeBatch) }
-            for batch in batches {
-                for operation in batch.operations {
-                    Self.append(operation, to: writeBatch)
-                }
+            for operation in WriteBatch.combined(batches).operations {
+                Self.append(operation, to: writeBatch)
             }
             try checked { error in rocksdb_write(db, writeOptions, writeBatch, error) }
         }
@@ -143,9 +143,9 @@ final class RocksDBDatabase: @unchecked Sendable {
         }
     }
 
-    /// Compacts every key into the bottom level, running the compaction filter over all of them;
-    /// returns when done. RocksDB's C call reports no status; a compaction that fails leaves the
-    /// data as it was, tombstones included.
+    /// Compacts every key into the bottom level, running the compaction filter over all of them
+    /// and folding counter operands; returns when done. RocksDB's C call reports no status; a
+    /// compaction that fails leaves the data as it was, tombstones included.
     func compactAll() throws {
         try withHandle { db in
             // NULL bounds: the whole key space. The default bottom-level policy
@@ -212,6 +212,7 @@ final class RocksDBDatabase: @unchecked Sendable {
         // The table options take ownership of the policy.
         rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom_full(10))
         rocksdb_options_set_block_based_table_factory(options, table)
+        CounterMergeOperator.install(on: options)
         return options
     }
 
@@ -262,6 +263,14 @@ final class RocksDBDatabase: @unchecked Sendable {
             withCBytes(start) { startPointer, startLength in
                 withCBytes(end) { endPointer, endLength in
                     rocksdb_writebatch_delete_range(writeBatch, startPointer, startLength, endPointer, endLength)
+                }
+            }
+        case .addCounters(let key, let deltas):
+            // A merge operand: CounterMergeOperator adds it to the value when RocksDB reads or
+            // compacts the key.
+            withCBytes(key) { keyPointer, keyLength in
+                withCBytes(CounterValue.encode(deltas)) { valuePointer, valueLength in
+                    rocksdb_writebatch_merge(writeBatch, keyPointer, keyLength, valuePointer, valueLength)
                 }
             }
         }

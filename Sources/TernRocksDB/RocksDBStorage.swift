@@ -137,6 +137,10 @@ public final class RocksDBStorage: StorageEngine {
         commitQueue.setPaused(paused)
     }
 
+    func compactForTesting() throws {
+        try database.compactAll()
+    }
+
     var pendingWriteCountForTesting: Int {
         commitQueue.pendingCount
     }

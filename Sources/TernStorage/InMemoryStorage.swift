@@ -75,6 +75,15 @@ public final class InMemoryStorage: StorageEngine {
             }
         case .deleteRange(let start, let end):
             entries.removeSubrange(indices(from: start, to: end, in: entries))
+        case .addCounters(let key, let deltas):
+            // Read-modify-write is safe here: the whole batch runs under the engine's lock.
+            let index = lowerBound(of: key, in: entries)
+            if index < entries.count, entries[index].key == key {
+                let counters = CounterValue.decode(entries[index].value)
+                entries[index].value = CounterValue.encode(CounterValue.adding(deltas, to: counters))
+            } else {
+                entries.insert(KeyValue(key: key, value: CounterValue.encode(deltas)), at: index)
+            }
         }
     }
 

@@ -4,6 +4,10 @@ public enum WriteOperation: Sendable, Equatable {
     case delete(key: [UInt8])
     /// Deletes every key `k` with `start <= k < end` (byte-wise order).
     case deleteRange(start: [UInt8], end: [UInt8])
+    /// Adds `deltas` element-wise to the counters stored under `key` (layout and rules in
+    /// `CounterValue`). Adds commute: concurrent batches adding to one key give the same total in
+    /// any order, so counters kept this way need no read or lock on the write path.
+    case addCounters(key: [UInt8], deltas: [Int64])
 }
 
 /// A group of changes applied atomically: all of them or none.
@@ -24,6 +28,10 @@ public struct WriteBatch: Sendable, Equatable {
 
     public mutating func deleteRange(_ start: [UInt8], _ end: [UInt8]) {
         operations.append(.deleteRange(start: start, end: end))
+    }
+
+    public mutating func addCounters(_ key: [UInt8], _ deltas: [Int64]) {
+        operations.append(.addCounters(key: key, deltas: deltas))
     }
 
     public var isEmpty: Bool { operations.isEmpty }

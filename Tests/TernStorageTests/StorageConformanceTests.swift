@@ -241,6 +241,152 @@ class StorageConformanceTests: XCTestCase {
         try await assertThrows(.closed) { _ = try engine.get([1]) }
     }
 
+    // MARK: - Counters (`addCounters`)
+
+    func checkCounterAddsAccumulateAcrossAndWithinBatches() async throws {
+        let engine = try makeEngine()
+        XCTAssertNil(try engine.get([7]))
+
+        try await engine.write(WriteBatch([.addCounters(key: [7], deltas: [1, 100])]))
+        XCTAssertEqual(try counters(engine, [7]), [1, 100], "a missing key starts from zeros")
+
+        var batch = WriteBatch()
+        batch.addCounters([7], [1, 50])
+        batch.put([8], [0xAB])  // an item written in the same batch, as the coordinator does
+        batch.addCounters([7], [1, 25])
+        batch.addCounters([9], [5])
+        try await engine.write(batch)
+        XCTAssertEqual(try counters(engine, [7]), [3, 175], "every add of a batch applies")
+        XCTAssertEqual(try counters(engine, [9]), [5])
+        XCTAssertEqual(try engine.get([8]), [0xAB])
+        XCTAssertEqual(try engine.get([7]), CounterValue.encode([3, 175]), "the stored value is the encoded sum")
+    }
+
+    /// Group commit puts many callers' adds into one write; none may be lost or applied twice.
+    func checkCounterAddsFromConcurrentWritersAreExact() async throws {
+        let engine = try makeEngine()
+        let tasks = 8
+        let batchesPerTask = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    for write in 0..<batchesPerTask {
+                        var batch = WriteBatch()
+                        batch.put([1, UInt8(task), UInt8(write % 256)], [1])
+                        batch.addCounters([0], [1, 100])
+                        try await engine.write(batch)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(try counters(engine, [0]), [Int64(tasks * batchesPerTask), Int64(tasks * batchesPerTask * 100)])
+    }
+
+    /// Order inside a batch: an add after a put adds to the put value; after a delete (or a
+    /// range delete) it starts again from zeros; a delete after an add removes the counters.
+    func checkCounterAddAfterPutDeleteAndDeleteRange() async throws {
+        let engine = try makeEngine()
+        try await engine.write(WriteBatch([
+            .put(key: [1], value: CounterValue.encode([10, 20])),
+            .addCounters(key: [1], deltas: [1, 2]),
+        ]))
+        XCTAssertEqual(try counters(engine, [1]), [11, 22], "put then add")
+
+        try await engine.write(WriteBatch([
+            .addCounters(key: [1], deltas: [5, 5]),
+            .delete(key: [1]),
+            .addCounters(key: [1], deltas: [3]),
+        ]))
+        XCTAssertEqual(try counters(engine, [1]), [3], "delete then add starts from zeros")
+
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [4]), .delete(key: [1])]))
+        XCTAssertNil(try engine.get([1]), "add then delete leaves nothing")
+
+        try await engine.write(WriteBatch([.addCounters(key: [2, 1], deltas: [7])]))
+        try await engine.write(WriteBatch([
+            .addCounters(key: [2, 1], deltas: [1]),
+            .deleteRange(start: [2], end: [3]),
+            .addCounters(key: [2, 1], deltas: [2]),
+        ]))
+        XCTAssertEqual(try counters(engine, [2, 1]), [2], "range delete then add starts from zeros")
+
+        try await engine.write(WriteBatch([.put(key: [3], value: CounterValue.encode([1]))]))
+        try await engine.write(WriteBatch([.addCounters(key: [3], deltas: [1])]))
+        try await engine.write(WriteBatch([.put(key: [3], value: CounterValue.encode([40]))]))
+        try await engine.write(WriteBatch([.addCounters(key: [3], deltas: [2])]))
+        XCTAssertEqual(try counters(engine, [3]), [42], "a later put replaces the counters, earlier adds included")
+    }
+
+    func checkDeleteRangeRemovesCounters() async throws {
+        let engine = try makeEngine()
+        try await engine.write(WriteBatch([
+            .addCounters(key: [4, 1], deltas: [1]),
+            .addCounters(key: [4, 2], deltas: [2]),
+            .addCounters(key: [5], deltas: [3]),
+        ]))
+        try await engine.write(WriteBatch([.addCounters(key: [4, 1], deltas: [1])]))
+        try await engine.write(WriteBatch([.deleteRange(start: [4], end: [5])]))
+        XCTAssertNil(try engine.get([4, 1]))
+        XCTAssertNil(try engine.get([4, 2]))
+        XCTAssertEqual(try scanAll(engine), [entry([5], CounterValue.encode([3]))])
+
+        try await engine.write(WriteBatch([.addCounters(key: [4, 1], deltas: [9])]))
+        XCTAssertEqual(try counters(engine, [4, 1]), [9], "an add after the range delete starts from zeros")
+    }
+
+    func checkCounterNegativeDeltasAndWrapping() async throws {
+        let engine = try makeEngine()
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [1, 400])]))
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [-1, -400])]))
+        XCTAssertEqual(try counters(engine, [1]), [0, 0], "zeros are kept, not removed")
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [-3, -7])]))
+        XCTAssertEqual(try counters(engine, [1]), [-3, -7], "counters may go below zero")
+
+        try await engine.write(WriteBatch([
+            .addCounters(key: [2], deltas: [.max, .min]),
+            .addCounters(key: [2], deltas: [1, -1]),
+        ]))
+        XCTAssertEqual(try counters(engine, [2]), [.min, .max], "overflow wraps instead of trapping")
+    }
+
+    /// Vectors of different lengths add as if padded with zeros; foreign bytes under the key
+    /// are read with their last partial counter zero-extended; an empty add still creates the key.
+    func checkCounterVectorsOfDifferentLengths() async throws {
+        let engine = try makeEngine()
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [1])]))
+        try await engine.write(WriteBatch([
+            .addCounters(key: [1], deltas: [1, 2, 3]),
+            .addCounters(key: [1], deltas: [1, 2]),
+        ]))
+        XCTAssertEqual(try counters(engine, [1]), [3, 4, 3])
+        try await engine.write(WriteBatch([.addCounters(key: [1], deltas: [])]))
+        XCTAssertEqual(try counters(engine, [1]), [3, 4, 3], "a shorter add leaves the length alone")
+
+        try await engine.write(WriteBatch([.addCounters(key: [2], deltas: [])]))
+        XCTAssertEqual(try engine.get([2]), [], "an empty add to a missing key stores no counters, but stores the key")
+
+        try await engine.write(WriteBatch([.put(key: [3], value: [1, 0, 0, 0, 0, 0, 0, 0, 2, 1])]))
+        try await engine.write(WriteBatch([.addCounters(key: [3], deltas: [1])]))
+        XCTAssertEqual(try counters(engine, [3]), [2, 0x0102], "a partial last counter is zero-extended")
+    }
+
+    /// Scans see the summed value, forwards and backwards, next to ordinary values.
+    func checkScansReturnSummedCounters() async throws {
+        let engine = try makeEngine()
+        try await put(engine, [1], [0xA])
+        for delta: Int64 in [1, 2, 3] {
+            try await engine.write(WriteBatch([.addCounters(key: [2], deltas: [delta, -delta])]))
+        }
+        try await put(engine, [3], [0xC])
+        let expected = [entry([1], [0xA]), entry([2], CounterValue.encode([6, -6])), entry([3], [0xC])]
+        XCTAssertEqual(try scanAll(engine), expected)
+        XCTAssertEqual(try engine.scan(start: [], end: [4], reverse: true, limit: 10), expected.reversed())
+        if case .value(let cached) = try engine.getIfCached([2]) {
+            XCTAssertEqual(cached, CounterValue.encode([6, -6]))
+        }
+    }
+
     // MARK: - Helpers
 
     /// Keys for the scan checks: prefixes and their extensions.
@@ -253,6 +399,16 @@ class StorageConformanceTests: XCTestCase {
     /// Stores each key with the value `valued(key)`, in one batch.
     func putAll(_ engine: any StorageEngine, _ keys: [[UInt8]]) async throws {
         try await engine.write(WriteBatch(keys.map { .put(key: $0, value: valued($0).value) }))
+    }
+
+    /// The counters under `key`; fails the test when the key is missing.
+    func counters(_ engine: any StorageEngine, _ key: [UInt8], line: UInt = #line) throws -> [Int64]? {
+        guard let value = try engine.get(key) else {
+            XCTFail("no counters under \(key)", line: line)
+            return nil
+        }
+        XCTAssertEqual(value.count % CounterValue.counterBytes, 0, "a whole number of counters", line: line)
+        return CounterValue.decode(value)
     }
 
     func valued(_ key: [UInt8]) -> KeyValue {
@@ -321,6 +477,13 @@ final class InMemoryStorageConformanceTests: StorageConformanceTests {
     func testByteWiseOrder() async throws { try await checkByteWiseOrder() }
     func testManyConcurrentWriters() async throws { try await checkManyConcurrentWriters() }
     func testClosedEngineThrowsClosed() async throws { try await checkClosedEngineThrowsClosed() }
+    func testCounterAddsAccumulateAcrossAndWithinBatches() async throws { try await checkCounterAddsAccumulateAcrossAndWithinBatches() }
+    func testCounterAddsFromConcurrentWritersAreExact() async throws { try await checkCounterAddsFromConcurrentWritersAreExact() }
+    func testCounterAddAfterPutDeleteAndDeleteRange() async throws { try await checkCounterAddAfterPutDeleteAndDeleteRange() }
+    func testDeleteRangeRemovesCounters() async throws { try await checkDeleteRangeRemovesCounters() }
+    func testCounterNegativeDeltasAndWrapping() async throws { try await checkCounterNegativeDeltasAndWrapping() }
+    func testCounterVectorsOfDifferentLengths() async throws { try await checkCounterVectorsOfDifferentLengths() }
+    func testScansReturnSummedCounters() async throws { try await checkScansReturnSummedCounters() }
 }
 
 final class RocksDBStorageConformanceTests: StorageConformanceTests {
@@ -339,6 +502,13 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
     func testByteWiseOrder() async throws { try await checkByteWiseOrder() }
     func testManyConcurrentWriters() async throws { try await checkManyConcurrentWriters() }
     func testClosedEngineThrowsClosed() async throws { try await checkClosedEngineThrowsClosed() }
+    func testCounterAddsAccumulateAcrossAndWithinBatches() async throws { try await checkCounterAddsAccumulateAcrossAndWithinBatches() }
+    func testCounterAddsFromConcurrentWritersAreExact() async throws { try await checkCounterAddsFromConcurrentWritersAreExact() }
+    func testCounterAddAfterPutDeleteAndDeleteRange() async throws { try await checkCounterAddAfterPutDeleteAndDeleteRange() }
+    func testDeleteRangeRemovesCounters() async throws { try await checkDeleteRangeRemovesCounters() }
+    func testCounterNegativeDeltasAndWrapping() async throws { try await checkCounterNegativeDeltasAndWrapping() }
+    func testCounterVectorsOfDifferentLengths() async throws { try await checkCounterVectorsOfDifferentLengths() }
+    func testScansReturnSummedCounters() async throws { try await checkScansReturnSummedCounters() }
 
     // MARK: - RocksDB only
 
@@ -390,6 +560,81 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
         XCTAssertEqual(try scanAll(recovered), Self.scanKeys.dropLast().map(valued))
     }
 
+    func testCountersSurviveCloseAndReopen() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        let first = try openRocksDB(at: path)
+        for _ in 0..<5 {
+            try await first.write(WriteBatch([.addCounters(key: [1], deltas: [1, 100])]))
+        }
+        try await first.write(WriteBatch([.addCounters(key: [2], deltas: [-4])]))
+        first.close()
+
+        let second = try openRocksDB(at: path)
+        XCTAssertEqual(try counters(second, [1]), [5, 500])
+        try await second.write(WriteBatch([.addCounters(key: [1], deltas: [1, 1])]))
+        second.close()
+
+        let third = try openRocksDB(at: path)
+        XCTAssertEqual(try counters(third, [1]), [6, 501], "adds after a reopen land on the recovered sum")
+        XCTAssertEqual(try counters(third, [2]), [-4])
+    }
+
+    /// Flush and compaction fold operands into table files: on top of a base value (full merge)
+    /// and without one (partial merge); reads combine table files, memtable and new operands.
+    func testCountersMergeThroughFlushAndCompaction() async throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        let engine = try openRocksDB(at: path)
+        try await put(engine, [1], CounterValue.encode([1000]))
+        var expectedWithBase: Int64 = 1000
+        var expectedWithoutBase: Int64 = 0
+        for round in 1...3 {
+            for delta in 1...20 {
+                try await engine.write(WriteBatch([
+                    .addCounters(key: [1], deltas: [Int64(delta)]),
+                    .addCounters(key: [2], deltas: [Int64(-delta), Int64(round)]),
+                ]))
+                expectedWithBase += Int64(delta)
+                expectedWithoutBase -= Int64(delta)
+            }
+            XCTAssertEqual(try counters(engine, [1]), [expectedWithBase], "round \(round), before compaction")
+            try engine.compactForTesting()
+            XCTAssertEqual(try counters(engine, [1]), [expectedWithBase], "round \(round), after compaction")
+            XCTAssertEqual(try counters(engine, [2]), [expectedWithoutBase, Int64(20 * round * (round + 1) / 2)])
+        }
+        XCTAssertEqual(try scanAll(engine).map(\.key), [[1], [2]])
+        engine.close()
+
+        let reopened = try openRocksDB(at: path)
+        XCTAssertEqual(try counters(reopened, [1]), [expectedWithBase])
+        XCTAssertEqual(try counters(reopened, [2]), [expectedWithoutBase, 120])
+    }
+
+    /// An acknowledged add is in the write-ahead log: a copy of the directory taken while the
+    /// engine is open (as kill -9 would leave it) recovers the exact sums.
+    func testAcknowledgedCounterAddsAreRecoverableWithoutClose() async throws {
+        let directory = try makeTemporaryDirectory()
+        let engine = try openRocksDB(at: directory + "/db")
+        for _ in 0..<10 {
+            try await engine.write(WriteBatch([.put(key: [2], value: [2]), .addCounters(key: [1], deltas: [1, 37])]))
+        }
+
+        try FileManager.default.copyItem(atPath: directory + "/db", toPath: directory + "/crashed")
+        let recovered = try openRocksDB(at: directory + "/crashed")
+        XCTAssertEqual(try counters(recovered, [1]), [10, 370])
+    }
+
+    /// The operator's name is persisted in the OPTIONS file; it must not change by accident.
+    func testCounterMergeOperatorNameIsRecordedInOptionsFile() throws {
+        let path = try makeTemporaryDirectory() + "/db"
+        _ = try openRocksDB(at: path)
+        let optionsFiles = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("OPTIONS-") }
+        XCTAssertFalse(optionsFiles.isEmpty)
+        for file in optionsFiles {
+            let text = try String(contentsOfFile: path + "/" + file, encoding: .utf8)
+            XCTAssertTrue(text.contains("merge_operator=tern.counters.add.v1"), "\(file) names the operator")
+        }
+    }
+
     /// Dropping the last reference closes the database (else its lock would stop the reopen).
     func testDeinitClosesTheDatabase() async throws {
         let path = try makeTemporaryDirectory() + "/db"
@@ -436,6 +681,38 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
         }
         XCTAssertEqual(engine.commitStatistics, .init(groupCommits: 1, batches: 8))
         XCTAssertEqual(try scanAll(engine).map(\.key), (0..<8).map { [UInt8($0)] })
+    }
+
+    /// Batches committed together, with adds, puts, deletes and range deletes of the same keys
+    /// interleaved, leave what applying them one by one leaves (the in-memory engine's answer).
+    func testGroupCommittedCounterAddsKeepTheOrderOfOperations() async throws {
+        let engine = try openRocksDB(at: makeTemporaryDirectory() + "/db")
+        let batches: [WriteBatch] = [
+            WriteBatch([.addCounters(key: [1], deltas: [1]), .addCounters(key: [2], deltas: [1, 1])]),
+            WriteBatch([.put(key: [1], value: CounterValue.encode([10])), .addCounters(key: [2], deltas: [1])]),
+            WriteBatch([.addCounters(key: [1], deltas: [2]), .deleteRange(start: [2], end: [3])]),
+            WriteBatch([.addCounters(key: [2], deltas: [7]), .delete(key: [1])]),
+            WriteBatch([.addCounters(key: [1], deltas: [3]), .addCounters(key: [2], deltas: [0, 7])]),
+        ]
+        let reference = InMemoryStorage()
+        for batch in batches {
+            try await reference.write(batch)
+        }
+
+        engine.setCommitsPausedForTesting(true)
+        var writers: [Task<Void, any Error>] = []
+        for (index, batch) in batches.enumerated() {
+            writers.append(Task { try await engine.write(batch) })
+            try await waitUntilPending(engine, count: index + 1)  // queued in this order
+        }
+        engine.setCommitsPausedForTesting(false)
+        for writer in writers {
+            try await writer.value
+        }
+        XCTAssertEqual(engine.commitStatistics, .init(groupCommits: 1, batches: batches.count))
+        XCTAssertEqual(try scanAll(engine), try scanAll(reference))
+        XCTAssertEqual(try counters(engine, [1]), [3])
+        XCTAssertEqual(try counters(engine, [2]), [7, 7])
     }
 
     func testFullCommitQueueThrowsOverloaded() async throws {
