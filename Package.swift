@@ -23,12 +23,14 @@ let package = Package(
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .target(name: "TernRocksDB", dependencies: ["CRocksDB", "TernStorage", "TernCore"], swiftSettings: strict),
         .target(name: "TernCluster", dependencies: ["TernCore", "TernStorage"], swiftSettings: strict),
+        // The shells that run TernCluster's state machines: storage I/O, the blocking pool, timers.
+        .target(name: "TernTransport", dependencies: ["TernCore", "TernStorage", "TernCluster"], swiftSettings: strict),
         // Load generator for `tern bench`: blocking sockets (Foundation/Glibc), no NIO; TernCore for its seeded generator.
         .target(name: "TernBench", dependencies: ["TernCore"], swiftSettings: strict),
         .target(
             name: "TernAPI",
             dependencies: [
-                "TernCore", "TernStorage", "TernCluster",
+                "TernCore", "TernStorage", "TernCluster", "TernTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -41,7 +43,7 @@ let package = Package(
         .target(
             name: "TernServer",
             dependencies: [
-                "TernCore", "TernStorage", "TernRocksDB", "TernCluster", "TernAPI",
+                "TernCore", "TernStorage", "TernRocksDB", "TernCluster", "TernTransport", "TernAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -59,7 +61,9 @@ let package = Package(
         ),
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strict),
         .testTarget(name: "TernStorageTests", dependencies: ["TernStorage", "TernRocksDB", "TernCore"], swiftSettings: strict),
-        .testTarget(name: "TernAPITests", dependencies: ["TernAPI", "TernCore", "TernStorage", "TernCluster"], swiftSettings: strict),
+        .testTarget(name: "TernClusterTests", dependencies: ["TernCluster", "TernCore"], swiftSettings: strict),
+        .testTarget(name: "TernTransportTests", dependencies: ["TernTransport", "TernCluster", "TernCore", "TernStorage", "TernRocksDB"], swiftSettings: strict),
+        .testTarget(name: "TernAPITests", dependencies: ["TernAPI", "TernCore", "TernStorage", "TernCluster", "TernTransport"], swiftSettings: strict),
         .testTarget(name: "TernBenchTests", dependencies: ["TernBench", "TernCore"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,6 @@
-import TernCluster
 import TernCore
+import TernStorage
+import TernTransport
 
 // BatchGetItem and BatchWriteItem.
 
@@ -61,7 +62,7 @@ extension DynamoDBService {
         return BatchGetTable(name: name, table: table, keys: parsed, paths: paths, consistent: consistent, request: json)
     }
 
-    func batchGetItem(_ input: RequestParameters) throws -> [UInt8] {
+    func batchGetItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         let members = try requestItems(&parameters)
         let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
@@ -76,10 +77,10 @@ extension DynamoDBService {
             }
             tables.append(table)
         }
-        return try runBatchGet(tables, capacityMode: capacityMode)
+        return try await runBatchGet(tables, capacityMode: capacityMode)
     }
 
-    func runBatchGet(_ tables: [BatchGetTable], capacityMode: ReturnConsumedCapacity) throws -> [UInt8] {
+    func runBatchGet(_ tables: [BatchGetTable], capacityMode: ReturnConsumedCapacity) async throws -> [UInt8] {
         var writer = JSONWriter(capacity: 1024)
         var responseBytes = 0
         var unprocessed: [(String, JSON)] = []
@@ -97,7 +98,7 @@ extension DynamoDBService {
                     leftover.append(DynamoDBService.keyJSON(entry.map))
                     continue
                 }
-                guard let item = try coordinator.get(table.table, entry.key) else {
+                guard let item = try await coordinator.get(table.table, entry.key) else {
                     units += DynamoDBService.readUnits(0, consistent: table.consistent)
                     continue
                 }
@@ -165,15 +166,31 @@ extension DynamoDBService {
             }
             tableNames.append(name)
         }
-        // Every request was validated above; the whole batch is written atomically and durably,
-        // so nothing is ever left unprocessed on a single node. Capacity, when asked for, is
-        // charged on the larger of each old and new item, so the old items are read then.
-        let olds = try await coordinator.write(mutations, readOld: capacityMode != .none)
+        // Every request was validated above. Each item is written as its own atomic write, as in
+        // DynamoDB: a write refused for load (a full queue, a busy item) is returned in
+        // UnprocessedItems for the client to retry; any other failure fails the request.
+        let results = await coordinator.write(mutations)
+        var written: [(mutation: ItemMutation, old: Item?)] = []
+        var unprocessed: [(table: String, request: JSON)] = []
+        for (mutation, result) in zip(mutations, results) {
+            switch result {
+            case .success(let old):
+                written.append((mutation, old))
+            case .failure(let error) where DynamoDBService.isRetryableLoadError(error):
+                unprocessed.append((mutation.table.name, DynamoDBService.writeRequestJSON(mutation)))
+            case .failure(let error):
+                throw error
+            }
+        }
         var writer = JSONWriter(capacity: 64)
-        writer.raw("{\"UnprocessedItems\":{}")
+        writer.raw("{\"UnprocessedItems\":")
+        writer.value(.object(tableNames.compactMap { name in
+            let requests = unprocessed.filter { $0.table == name }.map(\.request)
+            return requests.isEmpty ? nil : (name, .array(requests))
+        }))
         if capacityMode != .none {
             var units: [String: Double] = [:]
-            for (mutation, old) in zip(mutations, olds) {
+            for (mutation, old) in written {
                 let size = Swift.max(mutation.item.map(ItemSize.of) ?? 0, old.map(ItemSize.of) ?? 0)
                 units[mutation.table.name, default: 0] += DynamoDBService.writeUnits(size)
             }
@@ -205,5 +222,27 @@ extension DynamoDBService {
         default:
             throw DynamoDBError.validation("Supplied WriteRequest must contain exactly one of PutRequest or DeleteRequest")
         }
+    }
+
+    /// Errors that mean "try again later" rather than "this request is wrong".
+    static func isRetryableLoadError(_ error: any Error) -> Bool {
+        if let error = error as? StorageError { return error.isOverloaded }
+        if let error = error as? DynamoDBError { return error.type.hasSuffix("ThrottlingException") }
+        return false
+    }
+
+    /// A mutation as the WriteRequest a client sends again (UnprocessedItems).
+    static func writeRequestJSON(_ mutation: ItemMutation) -> JSON {
+        if let item = mutation.item {
+            return .object([("PutRequest", .object([("Item", keyJSON(item))]))])
+        }
+        return .object([("DeleteRequest", .object([("Key", keyJSON(mutation.table.keyMap(of: DynamoDBService.keyItem(mutation))))]))])
+    }
+
+    static func keyItem(_ mutation: ItemMutation) -> Item {
+        var key = Item()
+        key[mutation.table.partitionKey.name] = mutation.key.partition
+        if let sortKey = mutation.table.sortKey, let value = mutation.key.sort { key[sortKey.name] = value }
+        return key
     }
 }

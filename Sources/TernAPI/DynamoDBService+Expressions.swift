@@ -1,4 +1,3 @@
-import TernCluster
 import TernCore
 
 // Expressions and their legacy (pre-2014) forms, resolved once per request into the AST types

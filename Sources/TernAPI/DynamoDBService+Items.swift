@@ -1,5 +1,5 @@
-import TernCluster
 import TernCore
+import TernTransport
 
 // Item operations: PutItem, GetItem, DeleteItem, UpdateItem. Conditional and read-modify-write
 // operations run under the coordinator's per-key lock, so they are atomic against every other
@@ -138,10 +138,9 @@ extension DynamoDBService {
         let newItem = request.attributes
         let key = try DynamoDBService.validateNewItem(newItem, table: table)
         let returnOldOnFailure = request.returnOldOnFailure
-        // DynamoDB charges the larger of the old and new item, so reporting capacity reads the
-        // old item too; a blind put without it skips the read.
-        let needsOld = condition != nil || request.returnValues == .allOld || request.capacityMode != .none
-        let result = try await coordinator.update(table, key, readOld: needsOld) { old in
+        // Every put reads the current version: the new one must descend from it (and DynamoDB
+        // charges the larger of the old and new item).
+        let result = try await coordinator.update(table, key) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             return .write(newItem)
         }
@@ -151,47 +150,17 @@ extension DynamoDBService {
         )
     }
 
-    func getItem(_ input: RequestParameters) throws -> [UInt8] {
-        // `cachedOnly: false` always produces a response.
-        try getItem(input, cachedOnly: false)!
+    func getItem(_ input: RequestParameters) async throws -> [UInt8] {
+        let request = try GetItemRequest(input, service: self)
+        let item = try await coordinator.get(request.table, request.key)
+        return request.response(item)
     }
 
-    /// GetItem; with `cachedOnly`, nil when the item cannot be read from memory alone.
-    func getItem(_ input: RequestParameters, cachedOnly: Bool) throws -> [UInt8]? {
-        var parameters = input
-        let tableName = try parameters.tableName()
-        let keyMap = try parameters.attributeMap("Key")
-        if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
-        let consistent = try parameters.bool("ConsistentRead") ?? false
-        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
-        try parameters.throwViolations()
-        var attributes = try DynamoDBService.expressionAttributes(parameters)
-        let paths = try DynamoDBService.projection(parameters, attributes: &attributes)
-        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
-        let table = try existingTable(tableName)
-        let key = try table.primaryKey(ofKey: keyMap!)
-        let item: Item?
-        if cachedOnly {
-            guard case .item(let cached) = try coordinator.getIfCached(table, key) else { return nil }
-            item = cached
-        } else {
-            item = try coordinator.get(table, key)
-        }
-        var writer = JSONWriter(capacity: 256)
-        writer.raw("{")
-        var needsComma = false
-        if let item {
-            writer.raw("\"Item\":")
-            writer.attributeMap(paths.map { Projection.apply($0, to: item) } ?? item)
-            needsComma = true
-        }
-        if capacityMode != .none {
-            if needsComma { writer.comma() }
-            let units = DynamoDBService.readUnits(item.map(ItemSize.of) ?? 0, consistent: consistent)
-            DynamoDBService.writeConsumedCapacity(&writer, table: tableName, units: units, mode: capacityMode)
-        }
-        writer.raw("}")
-        return writer.bytes
+    /// GetItem served from memory alone; nil when the item cannot be read without blocking.
+    func getItemIfCached(_ input: RequestParameters) throws -> [UInt8]? {
+        let request = try GetItemRequest(input, service: self)
+        guard case .item(let item) = try coordinator.getIfCached(request.table, request.key) else { return nil }
+        return request.response(item)
     }
 
     func deleteItem(_ input: RequestParameters) async throws -> [UInt8] {
@@ -204,8 +173,9 @@ extension DynamoDBService {
         let returnOldOnFailure = request.returnOldOnFailure
         let result = try await coordinator.update(table, key) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
-            // Deleting an absent item writes nothing (no tombstone needed).
-            return old == nil ? .keep : .write(nil)
+            // A tombstone even when the item is absent here: on a cluster another replica may
+            // hold a version this delete must supersede (DESIGN.md §3).
+            return .write(nil)
         }
         return DynamoDBService.writeResponse(
             attributes: request.returnValues == .allOld ? result.old : nil, table: request.tableName,
@@ -251,5 +221,54 @@ extension DynamoDBService {
         return DynamoDBService.writeResponse(
             attributes: returned, table: request.tableName, old: result.old, new: result.new, capacityMode: request.capacityMode
         )
+    }
+}
+
+
+/// A validated GetItem: what to read and how to answer.
+struct GetItemRequest {
+    let tableName: String
+    let table: TableDefinition
+    let key: PrimaryKey
+    let consistent: Bool
+    let capacityMode: DynamoDBService.ReturnConsumedCapacity
+    let paths: [DocumentPath]?
+
+    init(_ input: RequestParameters, service: DynamoDBService) throws {
+        var parameters = input
+        let tableName = try parameters.tableName()
+        let keyMap = try parameters.attributeMap("Key")
+        if keyMap == nil { parameters.violation("key", value: nil, "Member must not be null") }
+        let consistent = try parameters.bool("ConsistentRead") ?? false
+        let capacityMode = try DynamoDBService.returnConsumedCapacity(&parameters)
+        try parameters.throwViolations()
+        var attributes = try DynamoDBService.expressionAttributes(parameters)
+        let paths = try DynamoDBService.projection(parameters, attributes: &attributes)
+        try DynamoDBService.finishExpressionAttributes(parameters, attributes)
+        let table = try service.existingTable(tableName)
+        self.tableName = tableName
+        self.table = table
+        self.key = try table.primaryKey(ofKey: keyMap!)
+        self.consistent = consistent
+        self.capacityMode = capacityMode
+        self.paths = paths
+    }
+
+    func response(_ item: Item?) -> [UInt8] {
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("{")
+        var needsComma = false
+        if let item {
+            writer.raw("\"Item\":")
+            writer.attributeMap(paths.map { Projection.apply($0, to: item) } ?? item)
+            needsComma = true
+        }
+        if capacityMode != .none {
+            if needsComma { writer.comma() }
+            let units = DynamoDBService.readUnits(item.map(ItemSize.of) ?? 0, consistent: consistent)
+            DynamoDBService.writeConsumedCapacity(&writer, table: tableName, units: units, mode: capacityMode)
+        }
+        writer.raw("}")
+        return writer.bytes
     }
 }

@@ -1,5 +1,5 @@
-import TernCluster
 import TernCore
+import TernTransport
 
 // Query and Scan: one range read in storage each, paged by Limit and DynamoDB's 1 MB page,
 // filtered after the read, projected last.
@@ -66,7 +66,7 @@ extension DynamoDBService {
     /// smallest key greater than it.
     static func successor(_ key: [UInt8]) -> [UInt8] { key + [0] }
 
-    func query(_ input: RequestParameters) throws -> [UInt8] {
+    func query(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         let tableName = try parameters.tableName()
         let limit = try parseLimit(&parameters)
@@ -96,7 +96,7 @@ extension DynamoDBService {
             table: table, start: start, end: end, reverse: !forward, limit: limit, filter: filter, paths: paths,
             select: select, consistent: try parameters.bool("ConsistentRead") ?? false, capacityMode: capacityMode
         )
-        return try runRead(plan)
+        return try await runRead(plan)
     }
 
     /// The key range of one partition that satisfies a sort-key condition. The encodings are
@@ -143,7 +143,7 @@ extension DynamoDBService {
         }
     }
 
-    func scan(_ input: RequestParameters) throws -> [UInt8] {
+    func scan(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         let tableName = try parameters.tableName()
         let limit = try parseLimit(&parameters)
@@ -187,7 +187,7 @@ extension DynamoDBService {
             table: table, start: start, end: end, reverse: false, limit: limit, filter: filter, paths: paths,
             select: select, consistent: try parameters.bool("ConsistentRead") ?? false, capacityMode: capacityMode
         )
-        return try runRead(plan)
+        return try await runRead(plan)
     }
 
     /// Parallel scan: segment `s` of `T` owns the tokens [s·2⁶⁴/T, (s+1)·2⁶⁴/T), so segments are
@@ -217,8 +217,8 @@ extension DynamoDBService {
     }
 
     /// Reads one page, filters, projects and encodes the Query/Scan response.
-    func runRead(_ plan: ReadPlan) throws -> [UInt8] {
-        let page = try coordinator.readRange(
+    func runRead(_ plan: ReadPlan) async throws -> [UInt8] {
+        let page = try await coordinator.readRange(
             start: plan.start, end: plan.end, reverse: plan.reverse, maxItems: plan.limit, maxBytes: DynamoDBService.maxPageBytes
         )
         var count = 0
@@ -238,9 +238,15 @@ extension DynamoDBService {
         writer.rawString(String(count))
         writer.raw(",\"ScannedCount\":")
         writer.rawString(String(page.items.count))
-        if !page.exhausted, let last = page.items.last {
+        if !page.exhausted, let lastKey = page.lastExaminedKey {
             writer.raw(",\"LastEvaluatedKey\":")
-            writer.attributeMap(plan.table.keyMap(of: last.item))
+            // A page may end on a tombstone (its tombstone bound): then the key is decoded from
+            // the storage key, as there are no attributes to take it from.
+            if let last = page.items.last, last.storageKey == lastKey {
+                writer.attributeMap(plan.table.keyMap(of: last.item))
+            } else {
+                writer.attributeMap(try plan.table.keyMap(fromStorageKey: lastKey))
+            }
         }
         if plan.capacityMode != .none {
             writer.comma()

@@ -1,5 +1,5 @@
-import TernCluster
 import TernCore
+import TernTransport
 
 // Control plane: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable,
 // DescribeEndpoints, DescribeLimits.
@@ -177,12 +177,12 @@ extension DynamoDBService {
         return "\(hex(a >> 32, 8))-\(hex(a >> 16 & 0xFFFF, 4))-\(hex(a & 0xFFFF, 4))-\(hex(b >> 48, 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
     }
 
-    func describeTable(_ input: RequestParameters) throws -> [UInt8] {
+    func describeTable(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         let name = try parameters.tableName()
         try parameters.throwViolations()
-        let table = try existingTable(name)
-        let statistics = try coordinator.statistics(table)
+        let table = try describedTable(name)
+        let statistics = try await coordinator.statistics(table)
         return tableDescriptionResponse(wrapper: "Table", table, statistics: statistics)
     }
 
@@ -256,15 +256,15 @@ extension DynamoDBService {
         var parameters = input
         let name = try parameters.tableName()
         try parameters.throwViolations()
-        let table = try existingTable(name)
-        if table.deletionProtection {
-            throw DynamoDBError.validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+        let table = try describedTable(name)
+        let statistics = try await coordinator.statistics(table)
+        let deleting = try await catalog.delete(name) { table throws(DynamoDBError) in
+            if table.deletionProtection {
+                throw DynamoDBError.validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+            }
         }
-        let statistics = try coordinator.statistics(table)
-        var removed = try await catalog.delete(name)
-        removed.status = .deleting
-        logger.info("deleted table", metadata: ["table": "\(name)"])
-        return tableDescriptionResponse(wrapper: "TableDescription", removed, statistics: statistics)
+        logger.info("deleting table", metadata: ["table": "\(name)", "tableId": "\(deleting.tableId)"])
+        return tableDescriptionResponse(wrapper: "TableDescription", deleting, statistics: statistics)
     }
 
     func updateTable(_ input: RequestParameters) async throws -> [UInt8] {
@@ -277,7 +277,7 @@ extension DynamoDBService {
         where parameters.has(unsupported) {
             throw DynamoDBError.validation("Tern does not support \(unsupported) in UpdateTable yet; see docs/compatibility.md")
         }
-        _ = try existingTable(name)
+        _ = try describedTable(name)
         let deletionProtection = try parameters.bool("DeletionProtectionEnabled")
         if billingMode == nil, throughput == nil, deletionProtection == nil {
             throw DynamoDBError.validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")
@@ -287,7 +287,7 @@ extension DynamoDBService {
             try DynamoDBService.applyUpdate(&table, billingMode: billingMode, throughput: throughput, changedAt: changedAt)
             if let deletionProtection { table.deletionProtection = deletionProtection }
         }
-        let statistics = try coordinator.statistics(table)
+        let statistics = try await coordinator.statistics(table)
         return tableDescriptionResponse(wrapper: "TableDescription", table, statistics: statistics)
     }
 

@@ -1,4 +1,3 @@
-import TernCluster
 import TernCore
 
 // TagResource, UntagResource, ListTagsOfResource. Tags live in the table definition, so they

@@ -1,7 +1,7 @@
 import Logging
-import TernCluster
 import TernCore
 import TernStorage
+import TernTransport
 
 /// A rendered API response: HTTP status and JSON body.
 public struct APIResponse: Sendable {
@@ -34,7 +34,7 @@ public final class DynamoDBService: Sendable {
     public static let targetPrefix = "DynamoDB_20120810."
 
     let catalog: Catalog
-    let coordinator: Coordinator
+    let coordinator: CoordinatorShell
     let region: String
     let accountId: String
     /// Wall-clock seconds since 1970, for CreationDateTime and friends.
@@ -42,7 +42,7 @@ public final class DynamoDBService: Sendable {
     let logger: Logger
 
     public init(
-        catalog: Catalog, coordinator: Coordinator, region: String = "us-east-1",
+        catalog: Catalog, coordinator: CoordinatorShell, region: String = "us-east-1",
         accountId: String = "000000000000", now: @escaping @Sendable () -> Double, logger: Logger
     ) {
         self.catalog = catalog
@@ -108,7 +108,7 @@ public final class DynamoDBService: Sendable {
         guard target == DynamoDBService.getItemTarget else { return nil }
         do {
             let (_, parameters) = try decode(target: target, body: body)
-            guard let output = try getItem(parameters, cachedOnly: true) else { return nil }
+            guard let output = try getItemIfCached(parameters) else { return nil }
             return APIResponse(status: 200, body: output)
         } catch {
             return render(error)
@@ -155,7 +155,7 @@ public final class DynamoDBService: Sendable {
     func run(_ operation: Operation, _ parameters: RequestParameters, host: String?) async throws -> [UInt8] {
         switch operation {
         case .createTable: return try await createTable(parameters)
-        case .describeTable: return try describeTable(parameters)
+        case .describeTable: return try await describeTable(parameters)
         case .listTables: return try listTables(parameters)
         case .deleteTable: return try await deleteTable(parameters)
         case .updateTable: return try await updateTable(parameters)
@@ -165,18 +165,24 @@ public final class DynamoDBService: Sendable {
         case .untagResource: return try await untagResource(parameters)
         case .listTagsOfResource: return try listTagsOfResource(parameters)
         case .putItem: return try await putItem(parameters)
-        case .getItem: return try getItem(parameters)
+        case .getItem: return try await getItem(parameters)
         case .deleteItem: return try await deleteItem(parameters)
-        case .batchGetItem: return try batchGetItem(parameters)
+        case .batchGetItem: return try await batchGetItem(parameters)
         case .batchWriteItem: return try await batchWriteItem(parameters)
         case .updateItem: return try await updateItem(parameters)
-        case .query: return try query(parameters)
-        case .scan: return try scan(parameters)
+        case .query: return try await query(parameters)
+        case .scan: return try await scan(parameters)
         }
     }
 
-    /// The table, or DynamoDB's ResourceNotFoundException.
+    /// The table for item operations, or DynamoDB's ResourceNotFoundException (also while the
+    /// table is being deleted: its writes are fenced, see `Catalog`).
     func existingTable(_ name: String) throws(DynamoDBError) -> TableDefinition {
+        try catalog.activeTable(named: name)
+    }
+
+    /// The table in any state, for the control plane (DescribeTable shows DELETING tables).
+    func describedTable(_ name: String) throws(DynamoDBError) -> TableDefinition {
         guard let table = catalog.table(named: name) else {
             throw DynamoDBError.resourceNotFound()
         }

@@ -41,11 +41,6 @@ public struct HTTPServerConfiguration: Sendable {
     }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Counts what the server is doing, for bounds and for draining on shutdown.
 final class ServerState: Sendable {
     let connections = Atomic<Int>(0)

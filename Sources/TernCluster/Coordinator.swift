@@ -1,189 +1,457 @@
-import Synchronization
 import TernCore
-import TernStorage
 
-/// One change to one item, as the API layer asks for it.
-public struct ItemMutation: Sendable {
-    public var table: TableDefinition
-    public var key: PrimaryKey
-    /// The new item, or nil to delete.
-    public var item: Item?
+/// Identifies one client operation inside a coordinator. Allocated by the shell, unique for the
+/// life of the process.
+public struct OperationID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var rawValue: UInt64
 
-    public init(table: TableDefinition, key: PrimaryKey, item: Item?) {
-        self.table = table
-        self.key = key
-        self.item = item
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static func < (lhs: OperationID, rhs: OperationID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "op\(rawValue)" }
+}
+
+/// A node's id as it appears in versions and preference lists.
+public typealias NodeID = String
+
+/// What a coordinator is told about time on every event: the wall clock (for HLC timestamps,
+/// which must stay close to real time) and a monotonic clock (for deadlines, which must not jump).
+public struct Now: Sendable, Equatable {
+    public var wallMillis: UInt64
+    public var monotonicMillis: UInt64
+
+    public init(wallMillis: UInt64, monotonicMillis: UInt64) {
+        self.wallMillis = wallMillis
+        self.monotonicMillis = monotonicMillis
     }
 }
 
-/// The coordinator of item reads and writes (DESIGN.md §1).
+/// The coordinator of item reads and writes (DESIGN.md §1, §5), as a pure state machine
+/// (STYLE.md: instance, shell, action).
 ///
-/// Today Tern is a cluster of one: the preference list of every key is this node, N = R = W = 1,
-/// and the coordinator applies each request to the local replica. Requests already travel
-/// API → coordinator → replica storage so that replication slots in here without rewiring the
-/// API: the coordinator will fan out to N replicas and wait for W or R of them.
-public final class Coordinator: Sendable {
-    public let nodeId: String
-    let storage: any StorageEngine
-    let physicalMillis: @Sendable () -> UInt64
-    let clock: Mutex<HybridLogicalClock>
-    let locks = KeyLockTable()
+/// Events and `now` go in; actions come out: read this key on that replica, let the API decide
+/// the new item, write this version to that replica, reply. The instance never awaits, reads a
+/// clock or touches storage; a shell carries the actions out and feeds their results back.
+///
+/// What it decides:
+/// - **Reads** ask R replicas of the key's preference list and reconcile their versions.
+/// - **Writes** are read-modify-writes serialised per key: an operation takes the key's lock
+///   (waiters queue in FIFO order, bounded in number and in time), reads the current version,
+///   asks the shell to `decide` (conditions, update expressions: API logic), stamps the new
+///   version — it descends from the one it replaces and carries an HLC timestamp — and sends it
+///   to the N replicas; it is acknowledged after W of them made it durable.
+/// - **Table fences**: once DeleteTable fences a table id, no new write of that table is
+///   accepted, and `tableDrained` tells the shell when the writes already accepted are done, so
+///   the table's range delete runs after every write that raced it.
+/// - **The HLC** never issues a timestamp above the last durable clock ceiling, so a restart
+///   (even with a wall clock stepped back) resumes above every timestamp ever stored.
+///
+/// Today the preference list of every key is this node alone (N = R = W = 1); the next issue
+/// replaces `replicas(for:)` with the partition map without changing the shape of events and
+/// actions.
+public struct Coordinator: Sendable {
+    public struct Settings: Sendable, Equatable {
+        /// N: replicas of every key.
+        public var replicationFactor: Int
+        /// W: durable replica acknowledgements before a write is acknowledged.
+        public var writeQuorum: Int
+        /// R: replica answers before a read is answered.
+        public var readQuorum: Int
+        /// Operations that may wait for one key's lock; more are refused at once.
+        public var lockWaitersPerKeyMax: Int
+        /// Operations that may wait for any key lock in total.
+        public var lockWaitersMax: Int
+        /// How long an operation may wait for a key's lock before it fails (retryable).
+        public var lockWaitMillis: UInt64
+        /// How far ahead of the wall clock a persisted clock ceiling is set.
+        public var clockCeilingWindowMillis: UInt64
 
-    public init(nodeId: String, storage: any StorageEngine, physicalMillis: @escaping @Sendable () -> UInt64) {
-        self.nodeId = nodeId
-        self.storage = storage
-        self.physicalMillis = physicalMillis
-        self.clock = Mutex(HybridLogicalClock())
-    }
+        public init(
+            replicationFactor: Int = 1, writeQuorum: Int = 1, readQuorum: Int = 1,
+            lockWaitersPerKeyMax: Int = 64, lockWaitersMax: Int = 4096, lockWaitMillis: UInt64 = 2_000,
+            clockCeilingWindowMillis: UInt64 = 10_000
+        ) {
+            self.replicationFactor = replicationFactor
+            self.writeQuorum = writeQuorum
+            self.readQuorum = readQuorum
+            self.lockWaitersPerKeyMax = lockWaitersPerKeyMax
+            self.lockWaitersMax = lockWaitersMax
+            self.lockWaitMillis = lockWaitMillis
+            self.clockCeilingWindowMillis = clockCeilingWindowMillis
+        }
 
-    /// The live item under `key`, or nil if absent or deleted.
-    public func get(_ table: TableDefinition, _ key: PrimaryKey) throws -> Item? {
-        try liveItem(at: table.storageKey(key))
-    }
-
-    func liveItem(at storageKey: [UInt8]) throws -> Item? {
-        try storage.get(storageKey).flatMap { try decodeLive($0) }
-    }
-
-    /// A read served from memory alone, for callers that must not block (an event loop).
-    public enum CachedItem: Sendable {
-        case item(Item?)
-        case notCached
-    }
-
-    /// The live item under `key` when storage can answer from memory; `.notCached` otherwise.
-    public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey) throws -> CachedItem {
-        switch try storage.getIfCached(table.storageKey(key)) {
-        case .notCached: return .notCached
-        case .value(let bytes): return .item(try bytes.flatMap { try decodeLive($0) })
+        /// Today a node is a cluster of one: N = R = W = 1 is the only valid placement.
+        public func validate() throws(ConfigurationError) {
+            guard replicationFactor == 1, writeQuorum == 1, readQuorum == 1 else {
+                throw ConfigurationError("a single node replicates with N = R = W = 1 (got N=\(replicationFactor) R=\(readQuorum) W=\(writeQuorum))")
+            }
+            guard lockWaitersPerKeyMax >= 1, lockWaitersMax >= lockWaitersPerKeyMax else {
+                throw ConfigurationError("lock waiter bounds must be at least 1, and the total at least the per-key bound")
+            }
+            guard lockWaitMillis >= 1 else { throw ConfigurationError("lock wait must be at least 1 ms") }
+            guard clockCeilingWindowMillis >= 100 else { throw ConfigurationError("clock ceiling window must be at least 100 ms") }
         }
     }
 
-    func decodeLive(_ bytes: [UInt8]) throws -> Item? {
-        do {
-            return try StoredValue.decode(bytes).item
-        } catch {
-            throw StorageError.io("corrupt stored value at offset \(error.offset)")
-        }
+    public enum Event: Sendable {
+        /// A client read of one key.
+        case read(OperationID, key: [UInt8])
+        /// A client write of one key of table `tableId` (conditional or not): lock, read, decide, write.
+        case update(OperationID, key: [UInt8], tableId: UInt32)
+        /// A replica answered a `readReplica`.
+        case replicaRead(OperationID, replica: NodeID, ReplicaRead)
+        /// The shell's answer to `decide`.
+        case decided(OperationID, Decision)
+        /// A replica answered a `writeReplica`: nil when the version is durable there.
+        case replicaWrote(OperationID, replica: NodeID, failure: ReplicaFailure?)
+        /// The ceiling asked for by `persistClockCeiling` is durable (or failed to be).
+        case clockCeilingPersisted(UInt64, succeeded: Bool)
+        /// A timestamp seen on another node's version (peers; the next issue).
+        case observeTimestamp(UInt64)
+        /// DeleteTable: refuse new writes of the table; report `tableDrained` when none is left.
+        case fenceTable(UInt32)
+        /// Time passed: expire lock waiters whose deadline is over.
+        case tick
     }
 
-    /// A new version for a local write. With one coordinator per key, the HLC timestamp is a
-    /// valid, strictly increasing vector-clock counter for this node.
-    func newVersion(_ item: Item?) -> StoredValue {
-        let timestamp = clock.withLock { $0.tick(physicalMillis: physicalMillis()) }
-        return StoredValue(item: item, timestamp: timestamp, clock: VectorClock([nodeId: timestamp]))
+    public enum ReplicaRead: Sendable, Equatable {
+        case value(StoredValue?)
+        case failed(ReplicaFailure)
     }
 
-    /// What a read-modify-write decides after seeing the current item.
-    public enum UpdateDecision: Sendable {
-        /// Store this item (nil deletes it).
+    public enum Decision: Sendable, Equatable {
+        /// Store this item (nil: a tombstone).
         case write(Item?)
-        /// Change nothing.
+        /// Change nothing; the operation succeeds.
         case keep
+        /// The API refused the write (a failed condition, a validation error): change nothing.
+        case abort
     }
 
-    /// Reads the current item, lets `decide` choose the new one, and writes it — atomically with
-    /// respect to every other write of the same key (conditional writes, UpdateItem, ADD).
-    /// `decide` may throw (ConditionalCheckFailedException, validation errors): nothing is written.
-    /// Returns the old and the new live item.
-    public func update(
-        _ table: TableDefinition, _ key: PrimaryKey, readOld: Bool = true,
-        _ decide: @Sendable (Item?) throws -> UpdateDecision
-    ) async throws -> (old: Item?, new: Item?) {
-        let storageKey = table.storageKey(key)
-        return try await locks.withLock(storageKey) {
-            let old = readOld ? try liveItem(at: storageKey) : nil
-            switch try decide(old) {
-            case .keep:
-                return (old, old)
-            case .write(let item):
-                var batch = WriteBatch()
-                batch.put(storageKey, newVersion(item).encoded())
-                try await storage.write(batch)
-                return (old, item)
+    public enum ReplicaFailure: Sendable, Equatable {
+        /// The read could not be answered from memory (the shell retries it where blocking is allowed).
+        case wouldBlock
+        /// The replica's queues are full.
+        case overloaded
+        /// Anything else: unreachable, closed, an I/O error.
+        case unavailable(String)
+    }
+
+    public enum Failure: Sendable, Equatable {
+        /// The table was fenced by DeleteTable before this write was accepted.
+        case tableDeleted
+        /// Too many operations already wait for this key (or for any key).
+        case lockQueueFull
+        /// The key's lock was not granted within `lockWaitMillis`.
+        case lockTimeout
+        /// Fewer than R (reads) or W (writes) replicas answered; the last replica failure.
+        case quorumNotReached(ReplicaFailure)
+        /// The clock ceiling could not be made durable, so no timestamp could be issued.
+        case clockUnavailable
+        /// The shell's `decide` aborted the write.
+        case aborted
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case read(StoredValue?)
+        case written(old: StoredValue?, new: StoredValue)
+        case unchanged(StoredValue?)
+        case failed(Failure)
+    }
+
+    public enum Action: Sendable, Equatable {
+        case readReplica(OperationID, replica: NodeID, key: [UInt8])
+        /// Ask the API what to write, given the current version (nil: never written).
+        case decide(OperationID, current: StoredValue?)
+        case writeReplica(OperationID, replica: NodeID, key: [UInt8], value: StoredValue)
+        /// Make `ceiling` durable (system key space) and report `clockCeilingPersisted`.
+        case persistClockCeiling(UInt64)
+        case reply(OperationID, Outcome)
+        /// Every write accepted before the fence of this table has replied.
+        case tableDrained(UInt32)
+    }
+
+    // MARK: - State
+
+    enum Phase: Sendable {
+        case reading(answers: [StoredValue?], failures: Int, lastFailure: ReplicaFailure?)
+        case waitingForLock(deadlineMillis: UInt64)
+        case readingCurrent
+        case deciding(current: StoredValue?)
+        case waitingForClock(current: StoredValue?, item: Item?)
+        case writing(old: StoredValue?, new: StoredValue, acks: Int, failures: Int)
+    }
+
+    struct Operation: Sendable {
+        var key: [UInt8]
+        /// Set for writes: the table whose in-flight count this operation holds.
+        var tableId: UInt32?
+        var phase: Phase
+    }
+
+    public let node: NodeID
+    public let settings: Settings
+    var operations: [OperationID: Operation] = [:]
+    var locks = KeyLocks()
+    var fencedTables: Set<UInt32> = []
+    var writesInFlight: [UInt32: Int] = [:]
+    var drainsAwaited: Set<UInt32> = []
+    var clock: CeilingClock
+
+    /// `recoveredClockCeiling`: the last durable ceiling read back at start-up (0 for a new node).
+    public init(node: NodeID, settings: Settings = Settings(), recoveredClockCeiling: UInt64) {
+        self.node = node
+        self.settings = settings
+        self.clock = CeilingClock(durableCeiling: recoveredClockCeiling, windowMillis: settings.clockCeilingWindowMillis)
+    }
+
+    /// Operations in progress (reads, writes, lock waiters); bounded by the shell's callers.
+    public var operationCount: Int { operations.count }
+    /// Keys whose lock is held.
+    public var lockedKeyCount: Int { locks.lockedKeyCount }
+    /// Operations waiting for a key lock.
+    public var lockWaiterCount: Int { locks.waiterCount }
+
+    /// The replicas of `key`, in preference order. A cluster of one: this node.
+    func replicas(for key: [UInt8]) -> [NodeID] {
+        [node]
+    }
+
+    // MARK: - Events
+
+    public mutating func handle(_ event: Event, now: Now) -> [Action] {
+        switch event {
+        case .read(let id, let key):
+            return startRead(id, key: key)
+        case .update(let id, let key, let tableId):
+            return startUpdate(id, key: key, tableId: tableId, now: now)
+        case .replicaRead(let id, let replica, let result):
+            return replicaRead(id, replica: replica, result)
+        case .decided(let id, let decision):
+            return decided(id, decision, now: now)
+        case .replicaWrote(let id, let replica, let failure):
+            return replicaWrote(id, replica: replica, failure: failure)
+        case .clockCeilingPersisted(let ceiling, let succeeded):
+            return clockCeilingPersisted(ceiling, succeeded: succeeded, now: now)
+        case .observeTimestamp(let remote):
+            return clock.observe(remote, wallMillis: now.wallMillis).map { [.persistClockCeiling($0)] } ?? []
+        case .fenceTable(let tableId):
+            return fence(tableId)
+        case .tick:
+            return expireLockWaiters(now: now)
+        }
+    }
+
+    // MARK: Reads
+
+    mutating func startRead(_ id: OperationID, key: [UInt8]) -> [Action] {
+        precondition(operations[id] == nil, "operation \(id) started twice")
+        operations[id] = Operation(key: key, tableId: nil, phase: .reading(answers: [], failures: 0, lastFailure: nil))
+        // Dynamo §4.5: ask every replica of the preference list, answer after the first R.
+        return replicas(for: key).prefix(settings.replicationFactor).map { .readReplica(id, replica: $0, key: key) }
+    }
+
+    mutating func replicaRead(_ id: OperationID, replica: NodeID, _ result: ReplicaRead) -> [Action] {
+        guard let operation = operations[id] else { return [] }  // a late answer after the reply
+        switch operation.phase {
+        case .reading(var answers, var failures, var lastFailure):
+            switch result {
+            case .value(let value): answers.append(value)
+            case .failed(let failure):
+                failures += 1
+                lastFailure = failure
+            }
+            if answers.count >= settings.readQuorum {
+                operations[id] = nil
+                return [.reply(id, .read(Coordinator.newest(answers)))]
+            }
+            let asked = min(settings.replicationFactor, replicas(for: operation.key).count)
+            if failures > asked - settings.readQuorum {
+                operations[id] = nil
+                return [.reply(id, .failed(.quorumNotReached(lastFailure ?? .unavailable("no replica answered"))))]
+            }
+            operations[id]!.phase = .reading(answers: answers, failures: failures, lastFailure: lastFailure)
+            return []
+        case .readingCurrent:
+            switch result {
+            case .value(let current):
+                operations[id]!.phase = .deciding(current: current)
+                return [.decide(id, current: current)]
+            case .failed(let failure):
+                return finishWrite(id, .failed(.quorumNotReached(failure)))
+            }
+        case .waitingForLock, .deciding, .waitingForClock, .writing:
+            preconditionFailure("replica read for \(id) in phase \(operation.phase)")
+        }
+    }
+
+    /// The version a read returns when replicas disagree: a causally newer version wins;
+    /// between concurrent versions, the later HLC timestamp (last writer wins, DESIGN.md §5).
+    static func newest(_ answers: [StoredValue?]) -> StoredValue? {
+        var best: StoredValue?
+        for case let answer? in answers {
+            guard let current = best else {
+                best = answer
+                continue
+            }
+            if answer.timestamp > current.timestamp { best = answer }
+        }
+        return best
+    }
+
+    // MARK: Writes
+
+    mutating func startUpdate(_ id: OperationID, key: [UInt8], tableId: UInt32, now: Now) -> [Action] {
+        precondition(operations[id] == nil, "operation \(id) started twice")
+        if fencedTables.contains(tableId) {
+            return [.reply(id, .failed(.tableDeleted))]
+        }
+        switch locks.acquire(key, by: id, perKeyMax: settings.lockWaitersPerKeyMax, totalMax: settings.lockWaitersMax) {
+        case .refused:
+            return [.reply(id, .failed(.lockQueueFull))]
+        case .waiting:
+            writesInFlight[tableId, default: 0] += 1
+            operations[id] = Operation(key: key, tableId: tableId, phase: .waitingForLock(deadlineMillis: now.monotonicMillis + settings.lockWaitMillis))
+            return []
+        case .granted:
+            writesInFlight[tableId, default: 0] += 1
+            operations[id] = Operation(key: key, tableId: tableId, phase: .readingCurrent)
+            return readCurrent(id, key: key)
+        }
+    }
+
+    func readCurrent(_ id: OperationID, key: [UInt8]) -> [Action] {
+        // The lock holder reads its key from the first replica; per-key Paxos among the
+        // replicas replaces this when N > 1 (DESIGN.md §5).
+        [.readReplica(id, replica: replicas(for: key)[0], key: key)]
+    }
+
+    mutating func decided(_ id: OperationID, _ decision: Decision, now: Now) -> [Action] {
+        guard let operation = operations[id], case .deciding(let current) = operation.phase else {
+            preconditionFailure("decision for \(id) outside its deciding phase: \(String(describing: operations[id]?.phase))")
+        }
+        switch decision {
+        case .keep:
+            return finishWrite(id, .unchanged(current))
+        case .abort:
+            return finishWrite(id, .failed(.aborted))
+        case .write(let item):
+            return stamp(id, current: current, item: item, now: now)
+        }
+    }
+
+    /// Gives the new version its timestamp and sends it to the replicas, or parks the operation
+    /// until the clock ceiling allows a timestamp.
+    mutating func stamp(_ id: OperationID, current: StoredValue?, item: Item?, now: Now) -> [Action] {
+        let key = operations[id]!.key
+        switch clock.tick(wallMillis: now.wallMillis) {
+        case .timestamp(let timestamp, let persist):
+            let new = Coordinator.successor(of: current, item: item, node: node, timestamp: timestamp)
+            operations[id]!.phase = .writing(old: current, new: new, acks: 0, failures: 0)
+            var actions: [Action] = persist.map { [.persistClockCeiling($0)] } ?? []
+            for replica in replicas(for: key).prefix(settings.replicationFactor) {
+                actions.append(.writeReplica(id, replica: replica, key: key, value: new))
+            }
+            return actions
+        case .mustWait(let persist):
+            operations[id]!.phase = .waitingForClock(current: current, item: item)
+            return persist.map { [.persistClockCeiling($0)] } ?? []
+        }
+    }
+
+    /// The version a local write stores: its clock descends from the version it replaces, with
+    /// this node's counter advanced (Dynamo §4.4), so replicas can tell it supersedes `current`.
+    static func successor(of current: StoredValue?, item: Item?, node: NodeID, timestamp: UInt64) -> StoredValue {
+        let clock = (current?.clock ?? VectorClock()).incremented(for: node)
+        return StoredValue(item: item, timestamp: timestamp, clock: clock)
+    }
+
+    mutating func clockCeilingPersisted(_ ceiling: UInt64, succeeded: Bool, now: Now) -> [Action] {
+        clock.persisted(ceiling, succeeded: succeeded)
+        var actions: [Action] = []
+        let parked = operations.filter { if case .waitingForClock = $0.value.phase { return true } else { return false } }
+            .keys.sorted()
+        for id in parked {
+            guard case .waitingForClock(let current, let item) = operations[id]!.phase else { continue }
+            if !succeeded {
+                actions += finishWrite(id, .failed(.clockUnavailable))
+                continue
+            }
+            let next = stamp(id, current: current, item: item, now: now)
+            // `stamp` asks for a ceiling only when none is in flight; one request is enough.
+            actions += next.filter { if case .persistClockCeiling = $0 { return !actions.contains($0) } else { return true } }
+        }
+        return actions
+    }
+
+    mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?) -> [Action] {
+        guard let operation = operations[id] else { return [] }  // a late acknowledgement
+        guard case .writing(let old, let new, var acks, var failures) = operation.phase else {
+            preconditionFailure("write acknowledgement for \(id) in phase \(operation.phase)")
+        }
+        if let failure {
+            failures += 1
+            let asked = min(settings.replicationFactor, replicas(for: operation.key).count)
+            if asked - failures < settings.writeQuorum {
+                return finishWrite(id, .failed(.quorumNotReached(failure)))
+            }
+        } else {
+            acks += 1
+            if acks >= settings.writeQuorum {
+                return finishWrite(id, .written(old: old, new: new))
             }
         }
+        operations[id]!.phase = .writing(old: old, new: new, acks: acks, failures: failures)
+        return []
     }
 
-    /// Applies several mutations as one durable batch (BatchWriteItem), holding each key's lock
-    /// so the batch never interleaves with a read-modify-write of one of its items. With
-    /// `readOld`, returns the previous live item of each mutation, in the order given.
-    @discardableResult
-    public func write(_ mutations: [ItemMutation], readOld: Bool = false) async throws -> [Item?] {
-        // Locks are taken in key order so two batches sharing keys cannot deadlock.
-        let keys = mutations.map { $0.table.storageKey($0.key) }
-        let ordered = keys.sorted { $0.lexicographicallyPrecedes($1) }
-        var olds: [Item?] = []
-        try await withLocks(ordered[...]) {
-            olds = try readOld ? keys.map(liveItem(at:)) : []
-            var batch = WriteBatch()
-            for (key, mutation) in zip(keys, mutations) {
-                batch.put(key, newVersion(mutation.item).encoded())
-            }
-            try await storage.write(batch)
+    /// Replies, releases the key's lock (handing it to the next waiter) and the table's
+    /// in-flight count (reporting a drained fenced table).
+    mutating func finishWrite(_ id: OperationID, _ outcome: Outcome) -> [Action] {
+        guard let operation = operations.removeValue(forKey: id) else {
+            preconditionFailure("finishing unknown operation \(id)")
         }
-        return olds
-    }
-
-    func withLocks(_ keys: ArraySlice<[UInt8]>, _ body: () async throws -> Void) async throws {
-        guard let first = keys.first else { return try await body() }
-        try await locks.withLock(first) {
-            try await withLocks(keys.dropFirst(), body)
+        var actions: [Action] = [.reply(id, outcome)]
+        if case .waitingForLock = operation.phase {
+            locks.removeWaiter(id, of: operation.key)
+        } else if let next = locks.release(operation.key, by: id) {
+            operations[next]!.phase = .readingCurrent
+            actions += readCurrent(next, key: operation.key)
         }
-    }
-
-    /// One page of a range read: live items in key order (or reverse), and where to continue.
-    public struct RangePage: Sendable {
-        public var items: [(storageKey: [UInt8], item: Item)]
-        /// True when the range holds no further live items after the last one returned.
-        public var exhausted: Bool
-        /// The DynamoDB-accounted size of `items`, which Query and Scan are charged on.
-        public var bytes: Int
-    }
-
-    /// Reads live items with `start <= key < end`, stopping after `maxItems` items or once the
-    /// items read reach `maxBytes` (DynamoDB's 1 MB page: the item that crosses it is included).
-    /// Tombstones are skipped. The read walks storage in bounded chunks.
-    public func readRange(start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int) throws -> RangePage {
-        var items: [(storageKey: [UInt8], item: Item)] = []
-        var bytes = 0
-        var low = start
-        var high = end
-        let chunk = max(1, min(maxItems, 256))
-        while items.count < maxItems, bytes < maxBytes {
-            let entries = try storage.scan(start: low, end: high, reverse: reverse, limit: chunk)
-            for entry in entries {
-                if reverse { high = entry.key } else { low = entry.key + [0] }
-                guard let item = try decodeLive(entry.value) else { continue }
-                items.append((entry.key, item))
-                bytes += ItemSize.of(item)
-                if items.count >= maxItems || bytes >= maxBytes {
-                    let more = try !storage.scan(start: low, end: high, reverse: reverse, limit: 1).isEmpty
-                    return RangePage(items: items, exhausted: !more, bytes: bytes)
-                }
-            }
-            if entries.count < chunk { return RangePage(items: items, exhausted: true, bytes: bytes) }
+        if let tableId = operation.tableId {
+            actions += writeFinished(tableId: tableId)
         }
-        return RangePage(items: items, exhausted: false, bytes: bytes)
+        return actions
     }
 
-    /// Item count and DynamoDB-accounted size of a table, by a full scan of its key range.
-    public func statistics(_ table: TableDefinition) throws -> (itemCount: Int, sizeBytes: Int) {
-        var start = KeyEncoding.tablePrefix(table.tableId)
-        let end = KeyEncoding.tableEnd(table.tableId)
-        var count = 0
-        var bytes = 0
-        let pageSize = 1024
-        while true {
-            let page = try storage.scan(start: start, end: end, reverse: false, limit: pageSize)
-            for entry in page {
-                guard let item = try decodeLive(entry.value) else { continue }
-                count += 1
-                bytes += ItemSize.of(item)
-            }
-            guard page.count == pageSize, let last = page.last else { break }
-            start = last.key + [0]
+    // MARK: Fences
+
+    mutating func fence(_ tableId: UInt32) -> [Action] {
+        fencedTables.insert(tableId)
+        if writesInFlight[tableId, default: 0] == 0 {
+            return [.tableDrained(tableId)]
         }
-        return (count, bytes)
+        drainsAwaited.insert(tableId)
+        return []
+    }
+
+    mutating func writeFinished(tableId: UInt32) -> [Action] {
+        let remaining = writesInFlight[tableId, default: 0] - 1
+        precondition(remaining >= 0, "table \(tableId) in-flight count below zero")
+        writesInFlight[tableId] = remaining == 0 ? nil : remaining
+        if remaining == 0, drainsAwaited.remove(tableId) != nil {
+            return [.tableDrained(tableId)]
+        }
+        return []
+    }
+
+    // MARK: Deadlines
+
+    mutating func expireLockWaiters(now: Now) -> [Action] {
+        let expired = operations.compactMap { entry -> OperationID? in
+            guard case .waitingForLock(let deadline) = entry.value.phase, deadline <= now.monotonicMillis else { return nil }
+            return entry.key
+        }.sorted()
+        return expired.flatMap { finishWrite($0, .failed(.lockTimeout)) }
     }
 }

@@ -1,5 +1,8 @@
 import Logging
 import TernAPI
+import TernCluster
+import TernCore
+import TernTransport
 
 /// Everything `tern serve` is told on its command line.
 public struct NodeConfiguration: Sendable {
@@ -18,6 +21,10 @@ public struct NodeConfiguration: Sendable {
     /// (DESIGN.md §3). Once hinted handoff exists (issue 7) it must also exceed the hint window.
     public var tombstoneGraceSeconds: Int
     public var http: HTTPServerConfiguration
+    /// Placement and lock bounds of the coordinator (N = R = W = 1 on a single node).
+    public var coordinator = Coordinator.Settings()
+    /// Threads and queue for storage reads that may block.
+    public var blockingPool = BlockingPool.Settings()
 
     /// The default `tombstoneGraceSeconds`: 10 days.
     public static let defaultTombstoneGraceSeconds = 864_000
@@ -51,5 +58,9 @@ public struct NodeConfiguration: Sendable {
             )
         }
         try http.validate()
+        try coordinator.validate()
+        guard blockingPool.threads >= 1, blockingPool.queueCapacity >= 1 else {
+            throw ConfigurationError("the blocking pool needs at least one thread and a queue of at least one")
+        }
     }
 }

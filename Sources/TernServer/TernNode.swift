@@ -6,6 +6,7 @@ import TernCluster
 import TernCore
 import TernRocksDB
 import TernStorage
+import TernTransport
 
 /// One Tern node: storage, catalog, coordinator and the DynamoDB endpoint, run as services.
 ///
@@ -14,6 +15,9 @@ import TernStorage
 public final class TernNode: Sendable {
     public let configuration: NodeConfiguration
     let storage: any StorageEngine
+    let pool: BlockingPool
+    let coordinator: CoordinatorShell
+    let catalog: Catalog
     public let server: HTTPServer
     let logger: Logger
 
@@ -22,8 +26,11 @@ public final class TernNode: Sendable {
         self.configuration = configuration
         self.logger = logger
         storage = try TernNode.openStorage(configuration, logger: logger)
-        let catalog = try Catalog(storage: storage)
-        let coordinator = Coordinator(nodeId: configuration.nodeId, storage: storage, physicalMillis: TernNode.wallClockMillis)
+        pool = BlockingPool(settings: configuration.blockingPool)
+        coordinator = try CoordinatorShell(
+            nodeId: configuration.nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now
+        )
+        catalog = try Catalog(storage: storage, coordinator: coordinator)
         let service = DynamoDBService(
             catalog: catalog, coordinator: coordinator, region: configuration.region,
             now: { Date().timeIntervalSince1970 }, logger: logger
@@ -38,6 +45,14 @@ public final class TernNode: Sendable {
 
     static func wallClockMillis() -> UInt64 {
         UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// The coordinator's clocks: wall time for HLC timestamps, monotonic time for deadlines.
+    static func now() -> Now {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        let monotonic = UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
+        return Now(wallMillis: wallClockMillis(), monotonicMillis: monotonic)
     }
 
     static func openStorage(_ configuration: NodeConfiguration, logger: Logger) throws -> any StorageEngine {
@@ -72,7 +87,8 @@ public final class TernNode: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: StorageService(storage: storage, logger: logger)),
+                    .init(service: StorageService(storage: storage, pool: pool, catalog: catalog, logger: logger)),
+                    .init(service: CoordinatorTicker(coordinator: coordinator)),
                     .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -83,14 +99,32 @@ public final class TernNode: Sendable {
     }
 }
 
-/// Owns the storage engine's lifetime: closes it after every service above it has stopped.
+/// Owns the storage engine's lifetime: closes it after every service above it has stopped
+/// (after the table deletions in progress and the blocking pool's reads have finished).
 struct StorageService: Service {
     let storage: any StorageEngine
+    let pool: BlockingPool
+    let catalog: Catalog
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
+        await catalog.waitForDeletions()
+        pool.shutdown()
         try storage.close()
         logger.info("storage closed")
+    }
+}
+
+/// Gives the coordinator the time every 50 ms, so lock waiters past their deadline fail
+/// (retryably) even when no other event arrives.
+struct CoordinatorTicker: Service {
+    let coordinator: CoordinatorShell
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+            await coordinator.tick()
+        }
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import TernCluster
 import TernCore
 import TernStorage
+import TernTransport
 import XCTest
 
 @testable import TernAPI
@@ -13,13 +14,13 @@ final class DynamoDBServiceTests: XCTestCase {
 
     override func setUp() async throws {
         let storage = InMemoryStorage()
-        let catalog = try Catalog(storage: storage)
-        // A fixed physical clock: the hybrid logical clock still orders writes.
-        let clock = { @Sendable () -> UInt64 in 1_000 }
-        service = DynamoDBService(
-            catalog: catalog, coordinator: Coordinator(nodeId: "t1", storage: storage, physicalMillis: clock),
-            now: { 1_700_000_000 }, logger: Logger(label: "test")
+        // A fixed clock: the hybrid logical clock still orders writes.
+        let coordinator = try CoordinatorShell(
+            nodeId: "t1", storage: storage, pool: BlockingPool(settings: .init(threads: 2, queueCapacity: 64)),
+            clock: { Now(wallMillis: 1_000, monotonicMillis: 1_000) }
         )
+        let catalog = try Catalog(storage: storage, coordinator: coordinator)
+        service = DynamoDBService(catalog: catalog, coordinator: coordinator, now: { 1_700_000_000 }, logger: Logger(label: "test"))
     }
 
     func call(_ operation: String, _ body: String) async -> (status: Int, json: JSON) {

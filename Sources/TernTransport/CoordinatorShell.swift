@@ -1,0 +1,546 @@
+import Synchronization
+import TernCluster
+import TernCore
+import TernStorage
+
+/// One change to one item, as BatchWriteItem asks for it.
+public struct ItemMutation: Sendable {
+    public var table: TableDefinition
+    public var key: PrimaryKey
+    /// The new item, or nil to delete.
+    public var item: Item?
+
+    public init(table: TableDefinition, key: PrimaryKey, item: Item?) {
+        self.table = table
+        self.key = key
+        self.item = item
+    }
+}
+
+/// The shell of the pure `Coordinator` (STYLE.md: instance, shell, action): it feeds the
+/// instance events with the time, and carries out its actions on this node's replica — storage
+/// reads (from memory inline, otherwise on the `BlockingPool`), durable writes (group commit),
+/// clock ceilings — and hands each operation's actions to the task that waits for it.
+///
+/// Every operation is driven by its caller's task; an operation that must wait (for a key lock,
+/// for a clock ceiling) parks in its mailbox until another task's event produces its next actions.
+public final class CoordinatorShell: Sendable {
+    public let nodeId: String
+    let storage: any StorageEngine
+    let pool: BlockingPool
+    let clock: @Sendable () -> Now
+
+    struct State: Sendable {
+        var machine: Coordinator
+        var nextOperation: UInt64 = 1
+        var mailboxes: [OperationID: Mailbox] = [:]
+        var drainWaiters: [UInt32: [CheckedContinuation<Void, Never>]] = [:]
+        var drained: Set<UInt32> = []
+    }
+
+    enum Mailbox: Sendable {
+        case parked(CheckedContinuation<[Coordinator.Action], Never>)
+        case pending([Coordinator.Action])
+    }
+
+    let state: Mutex<State>
+
+    /// Key of the durable clock ceiling (system key space, table id 0).
+    public static let clockCeilingKey = KeyEncoding.tablePrefix(0) + Array("meta/hlc-ceiling".utf8)
+
+    /// Opens the coordinator of this node, reading back the clock ceiling a previous run left.
+    public init(
+        nodeId: String, storage: any StorageEngine, pool: BlockingPool,
+        settings: Coordinator.Settings = Coordinator.Settings(), clock: @escaping @Sendable () -> Now
+    ) throws {
+        try settings.validate()
+        self.nodeId = nodeId
+        self.storage = storage
+        self.pool = pool
+        self.clock = clock
+        let ceiling = try storage.get(CoordinatorShell.clockCeilingKey).flatMap(CoordinatorShell.decodeCeiling) ?? 0
+        self.state = Mutex(State(machine: Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)))
+    }
+
+    static func decodeCeiling(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    static func encodeCeiling(_ ceiling: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: ceiling >> (56 - 8 * UInt64($0))) }
+    }
+
+    // MARK: - Reads
+
+    /// A read served from memory alone, for callers that must not block (an event loop).
+    public enum CachedItem: Sendable {
+        case item(Item?)
+        case notCached
+    }
+
+    /// The live item under `key`, or nil if absent or deleted.
+    public func get(_ table: TableDefinition, _ key: PrimaryKey) async throws -> Item? {
+        let (id, actions) = start { .read($0, key: table.storageKey(key)) }
+        let outcome = try await drive(id, actions, context: OperationContext(blocking: true))
+        guard case .read(let value) = outcome else { preconditionFailure("read \(id) replied \(outcome)") }
+        return value?.item
+    }
+
+    /// The live item under `key` when the replica can answer from memory; `.notCached` otherwise.
+    /// Never suspends and never blocks.
+    public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey) throws -> CachedItem {
+        let (id, actions) = start { .read($0, key: table.storageKey(key)) }
+        var pending = actions
+        while !pending.isEmpty {
+            var next: [Coordinator.Action] = []
+            for action in pending {
+                switch action {
+                case .readReplica(let op, let replica, let storageKey) where op == id:
+                    let result = readCached(storageKey)
+                    next += feed(.replicaRead(id, replica: replica, result), as: id)
+                case .reply(let op, let outcome) where op == id:
+                    state.withLock { _ = $0.mailboxes.removeValue(forKey: id) }
+                    switch outcome {
+                    case .read(let value): return .item(value?.item)
+                    case .failed(.quorumNotReached(.wouldBlock)): return .notCached
+                    default: try throwFailure(outcome)
+                    }
+                default:
+                    preconditionFailure("unexpected action \(action) for inline read \(id)")
+                }
+            }
+            pending = next
+        }
+        preconditionFailure("inline read \(id) ended without a reply")
+    }
+
+    // MARK: - Writes
+
+    /// What a read-modify-write decides after seeing the current item.
+    public enum UpdateDecision: Sendable {
+        /// Store this item (nil deletes it: a tombstone is written).
+        case write(Item?)
+        /// Change nothing.
+        case keep
+    }
+
+    /// Reads the current item, lets `decide` choose the new one, and writes it — atomically with
+    /// respect to every other write of the same key (conditional writes, UpdateItem, ADD).
+    /// `decide` may throw (ConditionalCheckFailedException, validation errors): nothing is written
+    /// and the error is rethrown. Returns the old and the new live item.
+    public func update(
+        _ table: TableDefinition, _ key: PrimaryKey,
+        _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
+    ) async throws -> (old: Item?, new: Item?) {
+        let (id, actions) = start { .update($0, key: table.storageKey(key), tableId: table.tableId) }
+        let context = OperationContext(blocking: true, decide: decide)
+        let outcome = try await drive(id, actions, context: context)
+        switch outcome {
+        case .written(let old, let new): return (old?.item, new.item)
+        case .unchanged(let current): return (current?.item, current?.item)
+        case .failed(.aborted):
+            throw context.decideError.withLock { $0 } ?? DynamoDBError.internalServerError()
+        case .read, .failed:
+            try throwFailure(outcome)
+            preconditionFailure("unreachable")
+        }
+    }
+
+    /// Writes several items, each as its own atomic single-item write (BatchWriteItem is not
+    /// atomic across items in DynamoDB either, and a cluster could not keep that promise). The
+    /// writes run concurrently (they share group commits); each result is the previous live item
+    /// or the error that kept that write from happening, in the order given.
+    public func write(_ mutations: [ItemMutation]) async -> [Result<Item?, any Error>] {
+        await withTaskGroup(of: (Int, Result<Item?, any Error>).self) { group in
+            for (index, mutation) in mutations.enumerated() {
+                group.addTask {
+                    do {
+                        let result = try await self.update(mutation.table, mutation.key) { _ in .write(mutation.item) }
+                        return (index, .success(result.old))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results = [Result<Item?, any Error>](repeating: .success(nil), count: mutations.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    // MARK: - Table fences
+
+    /// Refuses every later write of `tableId` and returns once the writes already accepted have
+    /// finished. DeleteTable calls this before its range delete, so no write lands after it.
+    public func fence(tableId: UInt32) async {
+        let actions = feed(.fenceTable(tableId), as: nil)
+        await carryOutUnowned(actions)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.drained.remove(tableId) != nil { return true }
+                state.drainWaiters[tableId, default: []].append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    // MARK: - Deadlines
+
+    /// Expires lock waiters past their deadline. The node calls this periodically.
+    public func tick() async {
+        let actions = feed(.tick, as: nil)
+        await carryOutUnowned(actions)
+    }
+
+    /// Operations in progress and lock waiters (tests, metrics).
+    public var load: (operations: Int, lockedKeys: Int, lockWaiters: Int) {
+        state.withLock { ($0.machine.operationCount, $0.machine.lockedKeyCount, $0.machine.lockWaiterCount) }
+    }
+
+    // MARK: - Driving operations
+
+    /// What an operation's driver needs besides the instance: whether it may block, and the
+    /// API's decision function.
+    final class OperationContext: Sendable {
+        let blocking: Bool
+        let decide: (@Sendable (Item?) throws -> UpdateDecision)?
+        let current = Mutex<StoredValue?>(nil)
+        let decideError = Mutex<(any Error)?>(nil)
+
+        init(blocking: Bool, decide: (@Sendable (Item?) throws -> UpdateDecision)? = nil) {
+            self.blocking = blocking
+            self.decide = decide
+        }
+    }
+
+    /// Allocates an operation, opens its mailbox and feeds its first event.
+    func start(_ event: (OperationID) -> Coordinator.Event) -> (OperationID, [Coordinator.Action]) {
+        let id = state.withLock { state -> OperationID in
+            let id = OperationID(state.nextOperation)
+            state.nextOperation += 1
+            // Every operation has a mailbox from its start to its reply, so actions another
+            // task's event produces for it (a lock handed over, a ceiling made durable, a
+            // deadline) are never lost, whether or not its driver is parked yet.
+            state.mailboxes[id] = .pending([])
+            return id
+        }
+        return (id, feed(event(id), as: id))
+    }
+
+    /// Feeds an event; returns the actions of `owner` and those of no operation. Actions of
+    /// other operations go to their mailboxes, waking parked drivers after the lock is released.
+    func feed(_ event: Coordinator.Event, as owner: OperationID?) -> [Coordinator.Action] {
+        let now = clock()
+        return withState(as: owner) { state in state.machine.handle(event, now: now) }
+    }
+
+    func withState(as owner: OperationID?, _ body: (inout State) -> [Coordinator.Action]) -> [Coordinator.Action] {
+        var wakeups: [(CheckedContinuation<[Coordinator.Action], Never>, [Coordinator.Action])] = []
+        var drainWakeups: [CheckedContinuation<Void, Never>] = []
+        let kept = state.withLock { state -> [Coordinator.Action] in
+            let actions = body(&state)
+            return route(actions, owner: owner, in: &state, wakeups: &wakeups, drainWakeups: &drainWakeups)
+        }
+        for (continuation, actions) in wakeups { continuation.resume(returning: actions) }
+        for continuation in drainWakeups { continuation.resume() }
+        return kept
+    }
+
+    func route(
+        _ actions: [Coordinator.Action], owner: OperationID?, in state: inout State,
+        wakeups: inout [(CheckedContinuation<[Coordinator.Action], Never>, [Coordinator.Action])],
+        drainWakeups: inout [CheckedContinuation<Void, Never>]
+    ) -> [Coordinator.Action] {
+        var kept: [Coordinator.Action] = []
+        var delivered: [OperationID: [Coordinator.Action]] = [:]
+        for action in actions {
+            if case .tableDrained(let tableId) = action {
+                if let waiters = state.drainWaiters.removeValue(forKey: tableId) {
+                    drainWakeups += waiters
+                } else {
+                    state.drained.insert(tableId)
+                }
+                continue
+            }
+            guard let target = CoordinatorShell.owner(of: action), target != owner else {
+                kept.append(action)
+                continue
+            }
+            delivered[target, default: []].append(action)
+        }
+        for (target, actions) in delivered {
+            switch state.mailboxes[target] {
+            case .parked(let continuation)?:
+                state.mailboxes[target] = .pending([])
+                wakeups.append((continuation, actions))
+            case .pending(let earlier)?:
+                state.mailboxes[target] = .pending(earlier + actions)
+            case nil:
+                preconditionFailure("actions \(actions) for \(target), which has no mailbox")
+            }
+        }
+        return kept
+    }
+
+    static func owner(of action: Coordinator.Action) -> OperationID? {
+        switch action {
+        case .readReplica(let id, _, _), .decide(let id, _), .writeReplica(let id, _, _, _), .reply(let id, _): return id
+        case .persistClockCeiling, .tableDrained: return nil
+        }
+    }
+
+    /// Carries out `id`'s actions until its reply. Actions of other operations that appear on
+    /// the way belong to their own drivers (delivered through mailboxes); ceilings are persisted
+    /// by whichever driver sees the request.
+    func drive(_ id: OperationID, _ initial: [Coordinator.Action], context: OperationContext) async throws -> Coordinator.Outcome {
+        var pending = initial
+        while true {
+            var reply: Coordinator.Outcome?
+            var next: [Coordinator.Action] = []
+            for action in pending {
+                if case .reply(let op, let outcome) = action {
+                    precondition(op == id, "reply for \(op) reached the driver of \(id)")
+                    reply = outcome
+                } else {
+                    next += await carryOut(action, for: id, context: context)
+                }
+            }
+            if let reply {
+                state.withLock { _ = $0.mailboxes.removeValue(forKey: id) }
+                // Nothing of ours can follow a reply; ceilings asked for on the way still get persisted.
+                await carryOutUnowned(next)
+                return reply
+            }
+            if next.isEmpty {
+                next = await park(id)
+            }
+            pending = next
+        }
+    }
+
+    /// Waits for actions another driver produced for `id`.
+    func park(_ id: OperationID) async -> [Coordinator.Action] {
+        await withCheckedContinuation { (continuation: CheckedContinuation<[Coordinator.Action], Never>) in
+            let ready = state.withLock { state -> [Coordinator.Action]? in
+                guard case .pending(let actions)? = state.mailboxes[id] else {
+                    preconditionFailure("\(id) parks without an open mailbox")
+                }
+                if !actions.isEmpty {
+                    state.mailboxes[id] = .pending([])
+                    return actions
+                }
+                state.mailboxes[id] = .parked(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    func carryOut(_ action: Coordinator.Action, for id: OperationID, context: OperationContext) async -> [Coordinator.Action] {
+        switch action {
+        case .readReplica(let op, let replica, let key):
+            precondition(op == id && replica == nodeId, "read \(op)@\(replica) reached the driver of \(id)")
+            let result = context.blocking ? await readBlocking(key) : readCached(key)
+            // Open the mailbox before any event can make another driver produce our actions.
+            return feed(.replicaRead(id, replica: replica, result), as: id)
+        case .decide(let op, let current):
+            precondition(op == id, "decision of \(op) reached the driver of \(id)")
+            context.current.withLock { $0 = current }
+            return feed(.decided(id, decide(current, context: context)), as: id)
+        case .writeReplica(let op, let replica, let key, let value):
+            precondition(op == id && replica == nodeId, "write \(op)@\(replica) reached the driver of \(id)")
+            let previous = context.current.withLock { $0 }
+            let failure = await writeLocal(key: key, value: value, previous: previous)
+            return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
+        case .persistClockCeiling(let ceiling):
+            let succeeded = await persistCeiling(ceiling)
+            return feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: id)
+        case .reply, .tableDrained:
+            preconditionFailure("\(action) is not carried out by a driver")
+        }
+    }
+
+    /// Carries out actions that belong to no operation (ceilings), feeding their results back.
+    func carryOutUnowned(_ actions: [Coordinator.Action]) async {
+        var pending = actions
+        while !pending.isEmpty {
+            var next: [Coordinator.Action] = []
+            for action in pending {
+                guard case .persistClockCeiling(let ceiling) = action else { continue }
+                let succeeded = await persistCeiling(ceiling)
+                next += feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: nil)
+            }
+            pending = next
+        }
+    }
+
+    func decide(_ current: StoredValue?, context: OperationContext) -> Coordinator.Decision {
+        guard let decide = context.decide else { preconditionFailure("a write without a decision function") }
+        do {
+            switch try decide(current?.item) {
+            case .write(let item): return .write(item)
+            case .keep: return .keep
+            }
+        } catch {
+            context.decideError.withLock { $0 = error }
+            return .abort
+        }
+    }
+
+    // MARK: - The local replica
+
+    func readCached(_ key: [UInt8]) -> Coordinator.ReplicaRead {
+        do {
+            switch try storage.getIfCached(key) {
+            case .notCached: return .failed(.wouldBlock)
+            case .value(let bytes): return .value(try bytes.map(CoordinatorShell.decode))
+            }
+        } catch {
+            return .failed(CoordinatorShell.replicaFailure(error))
+        }
+    }
+
+    func readBlocking(_ key: [UInt8]) async -> Coordinator.ReplicaRead {
+        let cached = readCached(key)
+        guard case .failed(.wouldBlock) = cached else { return cached }
+        do {
+            let storage = self.storage
+            let bytes = try await pool.run { try storage.get(key) }
+            return .value(try bytes.map(CoordinatorShell.decode))
+        } catch {
+            return .failed(CoordinatorShell.replicaFailure(error))
+        }
+    }
+
+    func writeLocal(key: [UInt8], value: StoredValue, previous: StoredValue?) async -> Coordinator.ReplicaFailure? {
+        var batch = WriteBatch()
+        batch.put(key, value.encoded())
+        TableStatistics.record(in: &batch, key: key, old: previous?.item, new: value.item)
+        do {
+            try await storage.write(batch)
+            return nil
+        } catch {
+            return CoordinatorShell.replicaFailure(error)
+        }
+    }
+
+    func persistCeiling(_ ceiling: UInt64) async -> Bool {
+        var batch = WriteBatch()
+        batch.put(CoordinatorShell.clockCeilingKey, CoordinatorShell.encodeCeiling(ceiling))
+        do {
+            try await storage.write(batch)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> StoredValue {
+        do {
+            return try StoredValue.decode(bytes)
+        } catch {
+            throw StorageError.io("corrupt stored value at offset \(error.offset)")
+        }
+    }
+
+    static func replicaFailure(_ error: any Error) -> Coordinator.ReplicaFailure {
+        if let error = error as? StorageError, error.isOverloaded { return .overloaded }
+        return .unavailable("\(error)")
+    }
+
+    /// The error a client gets for a failed operation.
+    func throwFailure(_ outcome: Coordinator.Outcome) throws {
+        guard case .failed(let failure) = outcome else { return }
+        switch failure {
+        case .tableDeleted:
+            throw DynamoDBError.resourceNotFound()
+        case .lockQueueFull:
+            throw DynamoDBError.throttling("Too many concurrent writes to the same item; retry with backoff")
+        case .lockTimeout:
+            throw DynamoDBError.throttling("A concurrent write to the same item held it too long; retry with backoff")
+        case .quorumNotReached(.overloaded):
+            throw StorageError.overloaded
+        case .quorumNotReached(.wouldBlock):
+            preconditionFailure("a blocking read reported wouldBlock")
+        case .quorumNotReached(.unavailable(let message)):
+            throw StorageError.io(message)
+        case .clockUnavailable:
+            throw StorageError.io("the clock ceiling could not be made durable")
+        case .aborted:
+            throw DynamoDBError.internalServerError()
+        }
+    }
+}
+
+// MARK: - Range reads and statistics
+
+extension CoordinatorShell {
+    /// One page of a range read: live items in key order (or reverse), and where to continue.
+    public struct RangePage: Sendable {
+        public var items: [(storageKey: [UInt8], item: Item)]
+        /// True when the range holds no further entry after the last one examined.
+        public var exhausted: Bool
+        /// The DynamoDB-accounted size of `items`, which Query and Scan are charged on.
+        public var bytes: Int
+        /// The last storage key examined, live or tombstone: where the next page starts.
+        public var lastExaminedKey: [UInt8]?
+    }
+
+    /// Tombstones one page may walk over before it stops and returns a continuation key, so a
+    /// range full of deletes costs bounded work per request (DynamoDB's 1 MB rule does the same
+    /// for the data a page reads).
+    public static let tombstonesPerPageMax = 4096
+
+    /// Reads live items with `start <= key < end` on the blocking pool, stopping after `maxItems`
+    /// items, once the items reach `maxBytes` (DynamoDB's 1 MB page: the item that crosses it is
+    /// included), or after `tombstonesPerPageMax` tombstones.
+    public func readRange(start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int) async throws -> RangePage {
+        let storage = self.storage
+        return try await pool.run {
+            try CoordinatorShell.readRange(storage, start: start, end: end, reverse: reverse, maxItems: maxItems, maxBytes: maxBytes, tombstonesMax: CoordinatorShell.tombstonesPerPageMax)
+        }
+    }
+
+    static func readRange(
+        _ storage: any StorageEngine, start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int, tombstonesMax: Int
+    ) throws -> RangePage {
+        var page = RangePage(items: [], exhausted: false, bytes: 0, lastExaminedKey: nil)
+        var tombstones = 0
+        var low = start
+        var high = end
+        let chunk = max(1, min(maxItems, 256))
+        while true {
+            let entries = try storage.scan(start: low, end: high, reverse: reverse, limit: chunk)
+            for entry in entries {
+                if reverse { high = entry.key } else { low = entry.key + [0] }
+                page.lastExaminedKey = entry.key
+                if let item = try decode(entry.value).item {
+                    page.items.append((entry.key, item))
+                    page.bytes += ItemSize.of(item)
+                } else {
+                    tombstones += 1
+                }
+                if page.items.count >= maxItems || page.bytes >= maxBytes || tombstones >= tombstonesMax {
+                    page.exhausted = try storage.scan(start: low, end: high, reverse: reverse, limit: 1).isEmpty
+                    return page
+                }
+            }
+            if entries.count < chunk {
+                page.exhausted = true
+                return page
+            }
+        }
+    }
+
+    /// A table's maintained ItemCount and TableSizeBytes: one point read, never a scan.
+    public func statistics(_ table: TableDefinition) async throws -> (itemCount: Int, sizeBytes: Int) {
+        let key = TableStatistics.key(tableId: table.tableId)
+        if case .value(let bytes) = try storage.getIfCached(key) {
+            return TableStatistics.read(bytes)
+        }
+        let storage = self.storage
+        return TableStatistics.read(try await pool.run { try storage.get(key) })
+    }
+}
