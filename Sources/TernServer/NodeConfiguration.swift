@@ -3,7 +3,8 @@ import TernAPI
 
 /// Everything `tern serve` is told on its command line.
 public struct NodeConfiguration: Sendable {
-    public var nodeId: String
+    /// The id asked for with `--node-id`; nil lets the data directory decide (`NodeIdentity`).
+    public var nodeId: String?
     public var host: String
     public var port: Int
     public var dataDirectory: String
@@ -15,7 +16,7 @@ public struct NodeConfiguration: Sendable {
     public var http: HTTPServerConfiguration
 
     public init(
-        nodeId: String = "n1", host: String = "127.0.0.1", port: Int = 8000, dataDirectory: String = "./data",
+        nodeId: String? = nil, host: String = "127.0.0.1", port: Int = 8000, dataDirectory: String = "./data",
         inMemory: Bool = false, credentialsFile: String? = nil, region: String = "us-east-1", syncWrites: Bool = true
     ) {
         self.nodeId = nodeId
@@ -30,7 +31,7 @@ public struct NodeConfiguration: Sendable {
     }
 
     public func validate() throws {
-        guard !nodeId.isEmpty else { throw ConfigurationError("node id must not be empty") }
+        if let nodeId { try NodeIdentity.validate(nodeId) }
         guard inMemory || !dataDirectory.isEmpty else { throw ConfigurationError("data directory must not be empty") }
         try http.validate()
     }

@@ -13,6 +13,8 @@ import TernStorage
 /// the HTTP server stops accepting, drains in-flight requests, then storage closes cleanly.
 public final class TernNode: Sendable {
     public let configuration: NodeConfiguration
+    /// This node's id: `--node-id`, or the one stored in the data directory (`NodeIdentity`).
+    public let nodeId: String
     let storage: any StorageEngine
     public let server: HTTPServer
     let logger: Logger
@@ -21,9 +23,11 @@ public final class TernNode: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        // Before the storage opens: a data directory that belongs to another node is not touched.
+        nodeId = try NodeIdentity.resolve(configuration, logger: logger)
         storage = try TernNode.openStorage(configuration, logger: logger)
         let catalog = try Catalog(storage: storage)
-        let coordinator = Coordinator(nodeId: configuration.nodeId, storage: storage, physicalMillis: TernNode.wallClockMillis)
+        let coordinator = Coordinator(nodeId: nodeId, storage: storage, physicalMillis: TernNode.wallClockMillis)
         let service = DynamoDBService(
             catalog: catalog, coordinator: coordinator, region: configuration.region,
             now: { Date().timeIntervalSince1970 }, logger: logger
@@ -31,7 +35,7 @@ public final class TernNode: Sendable {
         let verifier = SigV4Verifier(credentials: try TernNode.loadCredentials(configuration, logger: logger))
         server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger)
         logger.info("node ready", metadata: [
-            "node": "\(configuration.nodeId)", "tables": "\(catalog.tableCount)",
+            "node": "\(nodeId)", "tables": "\(catalog.tableCount)",
             "storage": "\(configuration.inMemory ? "in-memory" : configuration.dataDirectory)",
         ])
     }
