@@ -6,8 +6,21 @@ two nodes must not share one by default (docs/architecture.md, "Node ids").
 
 import re
 import subprocess
+import tarfile
+from pathlib import Path
 
 from conftest import TernServer, free_port
+
+# A data directory written by the code before this change (value format 1, no node-id file),
+# made with that code's release binary: table "legacy" (pk S, sk N); item sk=1 holds every
+# type, sk=2 was put then deleted (a tombstone), sk=3 was put with v=1 then updated with ADD v 1.
+FORMAT1_DATA_DIR = Path(__file__).resolve().parent / "fixtures" / "datadir-format1.tar.gz"
+FORMAT1_ITEM = {
+    "pk": {"S": "p"}, "sk": {"N": "1"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01", b"\x02"]},
+    "flag": {"BOOL": True}, "l": {"L": [{"S": "x"}, {"N": "-1.5"}, {"NULL": True}]},
+    "m": {"M": {"k": {"BOOL": False}}}, "n": {"N": "19.99"}, "ns": {"NS": ["1", "1" + "0" * 100]},  # written as 1e100
+    "ss": {"SS": ["a", "\u00e9"]},
+}
 
 GENERATED = re.compile(r"^n-[0-9a-f]{12}$")
 
@@ -146,3 +159,37 @@ def test_corrupt_node_id_file_is_refused(tern_bin, tmp_path):
     result = run_serve(tern_bin, "--data-dir", str(data))
     assert result.returncode != 0
     assert f"{data}/node-id is corrupt" in result.stderr, result.stderr
+
+
+def test_data_directory_written_by_the_previous_format_opens_as_n1(tern_bin, tmp_path):
+    with tarfile.open(FORMAT1_DATA_DIR) as archive:
+        archive.extractall(tmp_path, filter="data")
+    server = TernServer(tern_bin, tmp_path).start()
+    try:
+        assert ready_node_id(server) == "n1", "the id every node had when this data was written"
+        assert stored_node_id(server) == "n1\n"
+        client = server.client()
+
+        def read(sk):
+            return client.get_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": sk}}, ConsistentRead=True).get("Item")
+
+        def normalized(item):
+            return {k: ({t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in value.items()}) for k, value in item.items()}
+
+        assert normalized(read("1")) == normalized(FORMAT1_ITEM)
+        assert read("2") is None, "the format-1 tombstone still hides the deleted item"
+        assert read("3") == {"pk": {"S": "p"}, "sk": {"N": "3"}, "v": {"N": "2"}}
+        # New writes (format 2) over old values, next to untouched ones, survive a restart.
+        client.update_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": "3"}},
+                           UpdateExpression="ADD v :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        client.put_item(TableName="legacy", Item={"pk": {"S": "p"}, "sk": {"N": "2"}, "v": {"S": "back"}})
+        server.restart()
+        client = server.client()
+        assert normalized(read("1")) == normalized(FORMAT1_ITEM)
+        assert read("2") == {"pk": {"S": "p"}, "sk": {"N": "2"}, "v": {"S": "back"}}
+        assert read("3") == {"pk": {"S": "p"}, "sk": {"N": "3"}, "v": {"N": "3"}}
+        items = client.query(TableName="legacy", KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+        assert [item["sk"]["N"] for item in items] == ["1", "2", "3"]
+    finally:
+        server.stop()
