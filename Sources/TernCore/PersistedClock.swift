@@ -59,6 +59,14 @@ public struct PersistedClock: Sendable, Equatable {
         return (timestamp, ceilingNeeded(for: timestamp, physicalMillis: physicalMillis))
     }
 
+    /// The version a local write at `node` stores over `old` (nil when the key holds nothing):
+    /// stamped above `old` and everything this node issued before, descending from `old`. The
+    /// write path in one call; a non-nil ceiling goes into the same batch (see the type's notes).
+    public mutating func version(replacing old: StoredValue?, item: Item?, node: String, physicalMillis: UInt64) -> (value: StoredValue, newCeiling: UInt64?) {
+        let stamp = tick(physicalMillis: physicalMillis, after: old?.timestamp)
+        return (StoredValue.successor(of: old, item: item, node: node, timestamp: stamp.timestamp), stamp.newCeiling)
+    }
+
     /// Advances past `remote`, a timestamp received from a peer, and returns the receive event's
     /// timestamp. A non-nil ceiling is written with whatever the node stores because of the
     /// message (for example the peer's version): a remote timestamp far ahead of our wall clock

@@ -22,7 +22,8 @@ public struct StoredValue: Sendable, Equatable {
     public var clock: VectorClock
     /// The node that made this version (its dot is `(writer, clock.counter(for: writer))`): the
     /// deterministic tie-break between concurrent versions with equal timestamps. Nil only for
-    /// versions whose writer is not recorded.
+    /// versions whose writer is not recorded. It must be a node of `clock` (as `successor` and
+    /// `reconcile` make it); any other writer is not recorded when the value is encoded.
     public var writer: String?
 
     public init(item: Item?, timestamp: UInt64, clock: VectorClock, writer: String? = nil) {

@@ -77,6 +77,19 @@ final class PersistedClockTests: XCTestCase {
         XCTAssertEqual(next.timestamp, predecessor + 2)
     }
 
+    func testVersionReplacingOldIsStampedAboveItAndDescendsFromIt() {
+        var clock = PersistedClock(recoveredCeiling: nil)
+        let first = clock.version(replacing: nil, item: AttributeMap(), node: "n1", physicalMillis: 1_000)
+        XCTAssertEqual(first.value, StoredValue(item: AttributeMap(), timestamp: 1_000 << 16, clock: VectorClock(["n1": 1_000 << 16]), writer: "n1"))
+        XCTAssertEqual(first.newCeiling, (1_000 + window) << 16)
+        // The stored version came from a node whose clock runs 5 s ahead.
+        let remote = StoredValue(item: nil, timestamp: 6_000 << 16, clock: VectorClock(["n2": 6_000 << 16]), writer: "n2")
+        let next = clock.version(replacing: remote, item: nil, node: "n1", physicalMillis: 1_001)
+        XCTAssertGreaterThan(next.value.timestamp, remote.timestamp)
+        XCTAssertEqual(next.value.clock.compare(remote.clock), .after)
+        XCTAssertEqual(next.newCeiling, first.newCeiling, "still pending, and it covers the new timestamp")
+    }
+
     func testCeilingKeysAreSystemKeysThatSortByCeiling() {
         XCTAssertEqual(PersistedClock.ceilingKeyPrefix, [0, 0, 0, 0] + Array("meta/hlc-ceiling/".utf8))
         XCTAssertEqual(PersistedClock.ceilingKey(0x0102_0304_0506_0708), PersistedClock.ceilingKeyPrefix + [1, 2, 3, 4, 5, 6, 7, 8])
