@@ -27,9 +27,12 @@ struct CeilingClock: Sendable, Equatable {
         self.windowMillis = windowMillis
     }
 
-    mutating func tick(wallMillis: UInt64) -> Tick {
+    /// A timestamp for a new version; `after` is the timestamp of the version it replaces, which
+    /// the clock observes first so that the new version is stamped above it (reconciliation
+    /// relies on timestamps that respect causality).
+    mutating func tick(wallMillis: UInt64, after predecessor: UInt64? = nil) -> Tick {
         var next = hlc
-        let timestamp = next.tick(physicalMillis: wallMillis)
+        let timestamp = predecessor.map { next.observe($0, physicalMillis: wallMillis) } ?? next.tick(physicalMillis: wallMillis)
         guard timestamp < durableCeiling else {
             return .mustWait(persist: requestCeiling(wallMillis: wallMillis))
         }

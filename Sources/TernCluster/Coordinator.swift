@@ -286,17 +286,9 @@ public struct Coordinator: Sendable {
     }
 
     /// The version a read returns when replicas disagree: a causally newer version wins;
-    /// between concurrent versions, the later HLC timestamp (last writer wins, DESIGN.md §5).
+    /// between concurrent versions, last writer wins by HLC timestamp (DESIGN.md §5).
     static func newest(_ answers: [StoredValue?]) -> StoredValue? {
-        var best: StoredValue?
-        for case let answer? in answers {
-            guard let current = best else {
-                best = answer
-                continue
-            }
-            if answer.timestamp > current.timestamp { best = answer }
-        }
-        return best
+        answers.compactMap { $0 }.reduce(nil) { best, answer in best.map { StoredValue.reconcile($0, answer) } ?? answer }
     }
 
     // MARK: Writes
@@ -344,9 +336,10 @@ public struct Coordinator: Sendable {
     /// until the clock ceiling allows a timestamp.
     mutating func stamp(_ id: OperationID, current: StoredValue?, item: Item?, now: Now) -> [Action] {
         let key = operations[id]!.key
-        switch clock.tick(wallMillis: now.wallMillis) {
+        switch clock.tick(wallMillis: now.wallMillis, after: current?.timestamp) {
         case .timestamp(let timestamp, let persist):
-            let new = Coordinator.successor(of: current, item: item, node: node, timestamp: timestamp)
+            // The new version descends from the one it replaces (Dynamo §4.4).
+            let new = StoredValue.successor(of: current, item: item, node: node, timestamp: timestamp)
             operations[id]!.phase = .writing(old: current, new: new, acks: 0, failures: 0)
             var actions: [Action] = persist.map { [.persistClockCeiling($0)] } ?? []
             for replica in replicas(for: key).prefix(settings.replicationFactor) {
@@ -357,13 +350,6 @@ public struct Coordinator: Sendable {
             operations[id]!.phase = .waitingForClock(current: current, item: item)
             return persist.map { [.persistClockCeiling($0)] } ?? []
         }
-    }
-
-    /// The version a local write stores: its clock descends from the version it replaces, with
-    /// this node's counter advanced (Dynamo §4.4), so replicas can tell it supersedes `current`.
-    static func successor(of current: StoredValue?, item: Item?, node: NodeID, timestamp: UInt64) -> StoredValue {
-        let clock = (current?.clock ?? VectorClock()).incremented(for: node)
-        return StoredValue(item: item, timestamp: timestamp, clock: clock)
     }
 
     mutating func clockCeilingPersisted(_ ceiling: UInt64, succeeded: Bool, now: Now) -> [Action] {

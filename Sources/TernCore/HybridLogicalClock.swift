@@ -2,7 +2,8 @@
 /// logical counter. Timestamps never go backwards even if the wall clock does, and they stay
 /// close to real time, so last-writer-wins picks the write a user would call the latest.
 ///
-/// Pure: the caller passes the physical time in.
+/// Pure: the caller passes the physical time in. This is the clock's state in memory only;
+/// The coordinator's `CeilingClock` wraps it with durable ceilings so that it never goes back across restarts.
 public struct HybridLogicalClock: Sendable, Equatable {
     public private(set) var last: UInt64 = 0
 

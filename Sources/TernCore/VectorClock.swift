@@ -1,9 +1,33 @@
-/// A vector clock: one counter per node that coordinated a write (Dynamo §4.4).
-/// Entries are sorted by node id so that encodings are deterministic.
+/// A vector clock: one counter per node that coordinated a write (Dynamo §4.4), with server
+/// (node) ids as actors, never client ids.
+///
+/// Why a vector clock with node actors, and not a full dotted version vector (Preguiça et al.,
+/// "Dotted Version Vectors", 2012; Riak 2.0): DVVs exist because a node that accepts two writes
+/// with stale client contexts must keep both as siblings, and a plain node-actor clock would make
+/// the second falsely dominate the first. Tern's coordinator never takes a context from the
+/// client (the DynamoDB API has none): it writes under the key's lock after reading its own
+/// stored version, so every write a node coordinates descends from that node's previous write of
+/// the key, and the write's dot (writer, counter) is always contiguous with the clock. A vector
+/// clock plus the writer's id (`StoredValue.writer`) is then exactly a DVV whose dot lies inside
+/// the vector. When siblings are kept, each one stores its own writer, i.e. its own dot.
+///
+/// Counters of a node increase strictly from write to write. `StoredValue.successor` advances the
+/// writer's counter to at least the write's HLC timestamp, which never goes backwards on a node
+/// even across restarts (the coordinator's durable clock ceiling), so a node that lost a key's history (a purged
+/// tombstone) still stamps dots above every earlier dot of its own.
+///
+/// Entries are sorted by the UTF-8 bytes of the node id and counters are never zero (a missing
+/// entry means zero), so equal clocks are `==` and encodings are canonical. Every comparison of
+/// node ids is byte-wise, never Swift's Unicode-equivalence `==` on `String`.
 public struct VectorClock: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var node: String
         public var counter: UInt64
+
+        public init(node: String, counter: UInt64) {
+            self.node = node
+            self.counter = counter
+        }
     }
 
     public private(set) var entries: [Entry]
@@ -11,39 +35,106 @@ public struct VectorClock: Sendable, Hashable {
     public init() { entries = [] }
 
     public init(_ pairs: [String: UInt64]) {
-        entries = pairs.map { Entry(node: $0.key, counter: $0.value) }
-            .sorted { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) }
+        entries = pairs.filter { $0.value > 0 }.map { Entry(node: $0.key, counter: $0.value) }
+            .sorted { VectorClock.order($0.node, $1.node) < 0 }
+    }
+
+    /// Entries already in canonical form (strictly ascending node bytes, counters > 0).
+    init(canonicalEntries: [Entry]) {
+        entries = canonicalEntries
+    }
+
+    /// Entries in any order, possibly repeating a node or holding zero counters; a repeated node
+    /// keeps its last counter (as a dictionary built from them would).
+    init(unsortedEntries: [Entry]) {
+        var sorted: [Entry] = []
+        sorted.reserveCapacity(unsortedEntries.count)
+        for entry in unsortedEntries {
+            switch VectorClock.search(entry.node, in: sorted) {
+            case .found(let index): sorted[index].counter = entry.counter
+            case .insertAt(let index): sorted.insert(entry, at: index)
+            }
+        }
+        entries = sorted.filter { $0.counter > 0 }
     }
 
     public func counter(for node: String) -> UInt64 {
-        entries.first(where: { $0.node == node })?.counter ?? 0
+        switch VectorClock.search(node, in: entries) {
+        case .found(let index): return entries[index].counter
+        case .insertAt: return 0
+        }
     }
 
-    /// This clock with `node`'s counter advanced by one.
+    /// This clock with `node`'s counter advanced by one (saturating: 2⁶⁴ writes never happen, and
+    /// a corrupt counter must not crash the node).
     public func incremented(for node: String) -> VectorClock {
+        let current = counter(for: node)
+        return advanced(for: node, atLeast: current == .max ? current : current + 1)
+    }
+
+    /// This clock with `node`'s counter raised to `minimum` if it is below it.
+    public func advanced(for node: String, atLeast minimum: UInt64) -> VectorClock {
         var copy = self
-        if let index = copy.entries.firstIndex(where: { $0.node == node }) {
-            copy.entries[index].counter += 1
-        } else {
-            copy.entries.append(Entry(node: node, counter: 1))
-            copy.entries.sort { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) }
+        switch VectorClock.search(node, in: entries) {
+        case .found(let index):
+            copy.entries[index].counter = max(copy.entries[index].counter, minimum)
+        case .insertAt(let index):
+            if minimum > 0 { copy.entries.insert(Entry(node: node, counter: minimum), at: index) }
         }
         return copy
     }
 
+    /// The least clock that descends from both: the pointwise maximum. Commutative, associative
+    /// and idempotent (a join semilattice), so replicas that merge in any order agree.
+    public func merged(with other: VectorClock) -> VectorClock {
+        var result: [Entry] = []
+        result.reserveCapacity(max(entries.count, other.entries.count))
+        var i = 0
+        var j = 0
+        while i < entries.count, j < other.entries.count {
+            let order = VectorClock.order(entries[i].node, other.entries[j].node)
+            if order < 0 {
+                result.append(entries[i])
+                i += 1
+            } else if order > 0 {
+                result.append(other.entries[j])
+                j += 1
+            } else {
+                result.append(Entry(node: entries[i].node, counter: max(entries[i].counter, other.entries[j].counter)))
+                i += 1
+                j += 1
+            }
+        }
+        result.append(contentsOf: entries[i...])
+        result.append(contentsOf: other.entries[j...])
+        return VectorClock(canonicalEntries: result)
+    }
+
     public enum Relation: Sendable, Equatable { case equal, before, after, concurrent }
 
-    /// How `self` relates to `other` in causal order.
+    /// How `self` relates to `other` in causal order: one walk over both sorted entry lists.
     public func compare(_ other: VectorClock) -> Relation {
-        var less = false
-        var greater = false
-        let nodes = Set(entries.map(\.node)).union(other.entries.map(\.node))
-        for node in nodes {
-            let a = counter(for: node)
-            let b = other.counter(for: node)
-            if a < b { less = true }
-            if a > b { greater = true }
+        var less = false  // some counter of self is below other's
+        var greater = false  // some counter of self is above other's
+        var i = 0
+        var j = 0
+        while i < entries.count, j < other.entries.count, !(less && greater) {
+            let order = VectorClock.order(entries[i].node, other.entries[j].node)
+            if order < 0 {
+                greater = true  // counters are never zero, so a node only self has is ahead
+                i += 1
+            } else if order > 0 {
+                less = true
+                j += 1
+            } else {
+                if entries[i].counter < other.entries[j].counter { less = true }
+                if entries[i].counter > other.entries[j].counter { greater = true }
+                i += 1
+                j += 1
+            }
         }
+        if i < entries.count { greater = true }
+        if j < other.entries.count { less = true }
         switch (less, greater) {
         case (false, false): return .equal
         case (true, false): return .before
@@ -51,55 +142,47 @@ public struct VectorClock: Sendable, Hashable {
         case (true, true): return .concurrent
         }
     }
-}
 
-/// What a replica stores under an item's key: the item (or a tombstone), its version and the
-/// hybrid-logical-clock timestamp that orders concurrent versions last-writer-wins.
-public struct StoredValue: Sendable, Equatable {
-    public static let formatVersion: UInt8 = 1
-
-    public var item: Item?
-    public var timestamp: UInt64
-    public var clock: VectorClock
-
-    public init(item: Item?, timestamp: UInt64, clock: VectorClock) {
-        self.item = item
-        self.timestamp = timestamp
-        self.clock = clock
+    /// True when `self` has seen everything `other` has (pointwise ≥): `other` happened before
+    /// `self` or is the same version. Riak's `vclock:descends`.
+    public func descends(_ other: VectorClock) -> Bool {
+        switch compare(other) {
+        case .equal, .after: return true
+        case .before, .concurrent: return false
+        }
     }
 
-    /// A deletion marker; kept until its grace period passes so a delete cannot be undone by a
-    /// stale replica.
-    public var isTombstone: Bool { item == nil }
+    // MARK: Byte-wise node order
 
-    public func encoded() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.reserve(64)
-        writer.bytes.append(StoredValue.formatVersion)
-        writer.bytes.append(isTombstone ? 1 : 0)
-        writer.uint64BigEndian(timestamp)
-        writer.varint(clock.entries.count)
-        for entry in clock.entries {
-            writer.lengthPrefixed(entry.node.utf8)
-            writer.varint(entry.counter)
+    /// Three-way comparison of the UTF-8 bytes of two node ids: negative, zero or positive.
+    static func order(_ a: String, _ b: String) -> Int {
+        var left = a.utf8.makeIterator()
+        var right = b.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case let (x?, y?): if x != y { return x < y ? -1 : 1 }
+            }
         }
-        if let item { writer.item(item) }
-        return writer.bytes
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(ItemCodec.DecodeError) -> StoredValue {
-        var reader = ByteReader(bytes)
-        guard try reader.byte() == formatVersion else { throw ItemCodec.DecodeError(offset: 0) }
-        let tombstone = try reader.byte() == 1
-        let timestamp = try reader.uint64BigEndian()
-        let clockCount = try reader.count()
-        var pairs: [String: UInt64] = [:]
-        for _ in 0..<clockCount {
-            let node = try reader.string()
-            pairs[node] = try reader.varint()
+    enum SearchResult: Equatable {
+        case found(Int)
+        case insertAt(Int)
+    }
+
+    /// Binary search for `node` in entries sorted by node bytes.
+    static func search(_ node: String, in entries: [Entry]) -> SearchResult {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            let order = VectorClock.order(entries[middle].node, node)
+            if order == 0 { return .found(middle) }
+            if order < 0 { low = middle + 1 } else { high = middle }
         }
-        let item: Item? = tombstone ? nil : try reader.item()
-        guard reader.isAtEnd else { throw ItemCodec.DecodeError(offset: reader.offset) }
-        return StoredValue(item: item, timestamp: timestamp, clock: VectorClock(pairs))
+        return .insertAt(low)
     }
 }

@@ -6,7 +6,8 @@ import TernTransport
 
 /// Everything `tern serve` is told on its command line.
 public struct NodeConfiguration: Sendable {
-    public var nodeId: String
+    /// The id asked for with `--node-id`; nil lets the data directory decide (`NodeIdentity`).
+    public var nodeId: String?
     public var host: String
     public var port: Int
     public var dataDirectory: String
@@ -33,7 +34,7 @@ public struct NodeConfiguration: Sendable {
     public static let maxTombstoneGraceSeconds = 315_360_000
 
     public init(
-        nodeId: String = "n1", host: String = "127.0.0.1", port: Int = 8000, dataDirectory: String = "./data",
+        nodeId: String? = nil, host: String = "127.0.0.1", port: Int = 8000, dataDirectory: String = "./data",
         inMemory: Bool = false, credentialsFile: String? = nil, region: String = "us-east-1", syncWrites: Bool = true,
         tombstoneGraceSeconds: Int = NodeConfiguration.defaultTombstoneGraceSeconds
     ) {
@@ -50,7 +51,7 @@ public struct NodeConfiguration: Sendable {
     }
 
     public func validate() throws {
-        guard !nodeId.isEmpty else { throw ConfigurationError("node id must not be empty") }
+        if let nodeId { try NodeIdentity.validate(nodeId) }
         guard inMemory || !dataDirectory.isEmpty else { throw ConfigurationError("data directory must not be empty") }
         guard (1...Self.maxTombstoneGraceSeconds).contains(tombstoneGraceSeconds) else {
             throw ConfigurationError(

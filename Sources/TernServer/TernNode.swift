@@ -14,6 +14,8 @@ import TernTransport
 /// the HTTP server stops accepting, drains in-flight requests, then storage closes cleanly.
 public final class TernNode: Sendable {
     public let configuration: NodeConfiguration
+    /// This node's id: `--node-id`, or the one stored in the data directory (`NodeIdentity`).
+    public let nodeId: String
     let storage: any StorageEngine
     let pool: BlockingPool
     let coordinator: CoordinatorShell
@@ -25,10 +27,12 @@ public final class TernNode: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        // Before the storage opens: a data directory that belongs to another node is not touched.
+        nodeId = try NodeIdentity.resolve(configuration, logger: logger)
         storage = try TernNode.openStorage(configuration, logger: logger)
         pool = BlockingPool(settings: configuration.blockingPool)
         coordinator = try CoordinatorShell(
-            nodeId: configuration.nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now
+            nodeId: nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now
         )
         catalog = try Catalog(storage: storage, coordinator: coordinator)
         let service = DynamoDBService(
@@ -38,7 +42,7 @@ public final class TernNode: Sendable {
         let verifier = SigV4Verifier(credentials: try TernNode.loadCredentials(configuration, logger: logger))
         server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger)
         logger.info("node ready", metadata: [
-            "node": "\(configuration.nodeId)", "tables": "\(catalog.tableCount)",
+            "node": "\(nodeId)", "tables": "\(catalog.tableCount)",
             "storage": "\(configuration.inMemory ? "in-memory" : configuration.dataDirectory)",
         ])
     }

@@ -27,7 +27,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("in-memory"), help: "Keep everything in memory; nothing is written to disk.") var inMemory = false
     @Option(help: "File of `ACCESS_KEY SECRET` lines; when given, request signatures (SigV4) are verified.") var credentials: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
-    @Option(name: .customLong("node-id"), help: "This node's id.") var nodeId = "n1"
+    @Option(
+        name: .customLong("node-id"),
+        help: "This node's id (1-64 of A-Z a-z 0-9 . _ -). Default: the id stored in the data directory; a fresh one gets a generated id (n-<12 hex digits>), stored in <data-dir>/node-id. A data directory refuses to start under a different id."
+    ) var nodeId: String?
     @Option(help: "Region shown in ARNs.") var region = "us-east-1"
     @Option(name: .customLong("max-connections"), help: "Connections beyond this are refused.") var maxConnections = 1024
     @Option(

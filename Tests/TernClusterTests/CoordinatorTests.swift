@@ -68,7 +68,8 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(actions.count, 1)
         guard case .writeReplica(op(1), "n1", key, let new)? = actions.first else { return XCTFail("\(actions)") }
         XCTAssertEqual(new.item, item)
-        XCTAssertEqual(new.clock, VectorClock(["n1": 1]))
+        XCTAssertEqual(new.clock, VectorClock(["n1": new.timestamp]), "a node's counter rises to the HLC timestamp")
+        XCTAssertEqual(new.writer, "n1")
         XCTAssertEqual(new.timestamp >> 16, at.wallMillis, "the HLC follows the wall clock")
         // No reply before the replica acknowledged durability.
         XCTAssertEqual(c.lockedKeyCount, 1)
@@ -83,7 +84,7 @@ final class CoordinatorTests: XCTestCase {
         _ = c.handle(.update(op(1), key: key, tableId: 5), now: at)
         let actions = completeWrite(&c, op(1), current: old, write: Item([("pk", .s("b"))]))
         guard case .reply(_, .written(_, let new))? = actions.first else { return XCTFail("\(actions)") }
-        XCTAssertEqual(new.clock, VectorClock(["n0": 4, "n1": 3]))
+        XCTAssertEqual(new.clock, VectorClock(["n0": 4, "n1": new.timestamp]))
         XCTAssertEqual(new.clock.compare(old.clock), VectorClock.Relation.after)
         XCTAssertGreaterThan(new.timestamp, old.timestamp)
     }

@@ -75,6 +75,101 @@ final class VectorClockTests: XCTestCase {
     }
 }
 
+extension VectorClockTests {
+    func testZeroCountersAreDroppedSoEqualClocksAreEqual() {
+        XCTAssertEqual(VectorClock(["a": 0]), VectorClock())
+        XCTAssertEqual(VectorClock(["a": 0, "b": 2]).entries.map(\.node), ["b"])
+        XCTAssertEqual(VectorClock().advanced(for: "a", atLeast: 0), VectorClock())
+    }
+
+    func testMergedIsThePointwiseMaximum() {
+        let a = VectorClock(["a": 3, "b": 1])
+        let b = VectorClock(["b": 4, "c": 2])
+        XCTAssertEqual(a.merged(with: b), VectorClock(["a": 3, "b": 4, "c": 2]))
+        XCTAssertEqual(a.merged(with: VectorClock()), a)
+        XCTAssertEqual(VectorClock().merged(with: b), b)
+        XCTAssertEqual(a.merged(with: b).compare(a), .after)
+        XCTAssertEqual(a.merged(with: a.incremented(for: "a")), a.incremented(for: "a"))
+    }
+
+    func testDescendsMeansEqualOrAfter() {
+        let base = VectorClock(["a": 1])
+        XCTAssertTrue(base.descends(base))
+        XCTAssertTrue(base.incremented(for: "b").descends(base))
+        XCTAssertFalse(base.descends(base.incremented(for: "b")))
+        XCTAssertFalse(VectorClock(["a": 2]).descends(VectorClock(["b": 1])))
+        XCTAssertTrue(base.descends(VectorClock()))
+        XCTAssertFalse(VectorClock().descends(base))
+    }
+
+    func testAdvancedRaisesOnlyUpward() {
+        let clock = VectorClock(["a": 5])
+        XCTAssertEqual(clock.advanced(for: "a", atLeast: 9), VectorClock(["a": 9]))
+        XCTAssertEqual(clock.advanced(for: "a", atLeast: 2), clock)
+        XCTAssertEqual(clock.advanced(for: "0", atLeast: 2).entries.map(\.node), ["0", "a"])
+        XCTAssertEqual(VectorClock(["a": .max]).incremented(for: "a").counter(for: "a"), .max, "saturates, never traps")
+    }
+
+    /// Node ids are compared as bytes: two spellings of "é" that Swift's `==` calls equal are two
+    /// different nodes, as they are in every encoding.
+    func testNodesAreComparedAsBytesNotAsUnicodeEquivalents() {
+        let composed = "\u{E9}"
+        let decomposed = "e\u{301}"
+        XCTAssertEqual(composed, decomposed, "Swift's String == is Unicode equivalence")
+        let clock = VectorClock().incremented(for: composed).incremented(for: decomposed).incremented(for: decomposed)
+        XCTAssertEqual(clock.entries.count, 2)
+        XCTAssertEqual(clock.entries.map { Array($0.node.utf8) }, [Array(decomposed.utf8), Array(composed.utf8)])
+        XCTAssertEqual(clock.counter(for: composed), 1)
+        XCTAssertEqual(clock.counter(for: decomposed), 2)
+        XCTAssertEqual(VectorClock().incremented(for: composed).compare(VectorClock().incremented(for: decomposed)), .concurrent)
+    }
+
+    func testMergeIsCommutativeAssociativeAndIdempotent() {
+        var rng = SplitMix64(seed: 0x3E46E)
+        for _ in 0..<2_000 {
+            let a = randomClock(&rng)
+            let b = randomClock(&rng)
+            let c = randomClock(&rng)
+            let ab = a.merged(with: b)
+            XCTAssertEqual(ab, b.merged(with: a))
+            XCTAssertEqual(ab.merged(with: c), a.merged(with: b.merged(with: c)))
+            XCTAssertEqual(a.merged(with: a), a)
+            XCTAssertTrue(ab.descends(a) && ab.descends(b))
+            for node in Self.nodes {
+                XCTAssertEqual(ab.counter(for: node), max(a.counter(for: node), b.counter(for: node)))
+            }
+            // Canonical: sorted by bytes, no zero counters.
+            XCTAssertEqual(ab.entries, ab.entries.sorted { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) })
+            XCTAssertFalse(ab.entries.contains { $0.counter == 0 })
+        }
+    }
+
+    /// Independent clocks over different node sets, against the pointwise definition.
+    func testCompareMatchesThePointwiseDefinition() {
+        var rng = SplitMix64(seed: 0xC0_3FA2E)
+        for _ in 0..<3_000 {
+            let x = randomClock(&rng)
+            let y = rng.oneIn(4) ? x : (rng.oneIn(3) ? x.merged(with: randomClock(&rng)) : randomClock(&rng))
+            let le = Self.nodes.allSatisfy { x.counter(for: $0) <= y.counter(for: $0) }
+            let ge = Self.nodes.allSatisfy { x.counter(for: $0) >= y.counter(for: $0) }
+            let expected: VectorClock.Relation = le && ge ? .equal : le ? .before : ge ? .after : .concurrent
+            XCTAssertEqual(x.compare(y), expected, "\(x) vs \(y)")
+            XCTAssertEqual(x.descends(y), ge)
+            XCTAssertEqual(x == y, expected == .equal)
+        }
+    }
+
+    static let nodes = ["n1", "n2", "n10", "Z", "é", "e\u{301}", "😀"]
+
+    func randomClock(_ rng: inout SplitMix64) -> VectorClock {
+        var clock = VectorClock()
+        for node in Self.nodes where rng.oneIn(2) {
+            clock = clock.advanced(for: node, atLeast: rng.oneIn(10) ? rng.next() : UInt64(rng.below(4)))
+        }
+        return clock
+    }
+}
+
 final class HybridLogicalClockTests: XCTestCase {
     func testTickUsesPhysicalTimeInHighBits() {
         var clock = HybridLogicalClock()

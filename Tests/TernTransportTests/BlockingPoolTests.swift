@@ -20,12 +20,15 @@ final class BlockingPoolTests: XCTestCase {
     func testFullQueueRefusesAtOnceWithOverloaded() async throws {
         let pool = BlockingPool(settings: .init(threads: 1, queueCapacity: 2))
         let gate = Gate()
-        let blocker: @Sendable () -> Void = { gate.wait() }
+        let started = Gate()
         // One job runs (and blocks), two fill the queue.
-        async let first: Void = pool.run(blocker)
-        while pool.queuedCount > 0 { await Task.yield() }
-        async let second: Void = pool.run(blocker)
-        async let third: Void = pool.run(blocker)
+        async let first: Void = pool.run {
+            started.open()
+            gate.wait()
+        }
+        await Task.detached { started.wait() }.value
+        async let second: Void = pool.run { gate.wait() }
+        async let third: Void = pool.run { gate.wait() }
         while pool.queuedCount < 2 { await Task.yield() }
         do {
             try await pool.run { }
