@@ -62,10 +62,17 @@ extension DynamoDBService {
         return .object(members)
     }
 
+    /// Developer guide, "Constraints › Attributes": a name is at most 64 KB. The text is DynamoDB
+    /// Local's (ATTRIBUTE_NAME_TOO_LARGE) with the prefix DynamoDB gives its other item-name error.
+    static let maxAttributeNameBytes = 65535
+
     /// Checks an item to be written: names, size, key attributes.
     static func validateNewItem(_ item: Item, table: TableDefinition) throws(DynamoDBError) -> PrimaryKey {
         for entry in item.entries where entry.name.isEmpty {
             throw DynamoDBError.validation("One or more parameter values were invalid: An attribute name cannot be empty")
+        }
+        for entry in item.entries where entry.name.utf8.count > maxAttributeNameBytes {
+            throw DynamoDBError.validation("One or more parameter values were invalid: Attribute name is too large, must be less than 65536 bytes")
         }
         if ItemSize.of(item) > ItemSize.maxItemBytes {
             throw DynamoDBError.validation("Item size has exceeded the maximum allowed size")
@@ -233,6 +240,9 @@ extension DynamoDBService {
             let new = try actions.apply(to: old ?? keyItem, keyAttributeNames: keyNames)
             if ItemSize.of(new) > ItemSize.maxItemBytes {
                 throw DynamoDBError.validation("Item size to update has exceeded the maximum allowed size")
+            }
+            for entry in new.entries where entry.name.utf8.count > DynamoDBService.maxAttributeNameBytes {
+                throw DynamoDBError.validation("One or more parameter values were invalid: Attribute name is too large, must be less than 65536 bytes")
             }
             return .write(new)
         }

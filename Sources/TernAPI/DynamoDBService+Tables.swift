@@ -264,7 +264,23 @@ extension DynamoDBService {
         var removed = try await catalog.delete(name)
         removed.status = .deleting
         logger.info("deleted table", metadata: ["table": "\(name)"])
-        return tableDescriptionResponse(wrapper: "TableDescription", removed, statistics: statistics)
+        return deletedTableDescriptionResponse(removed, statistics: statistics)
+    }
+
+    /// DeleteTable's answer. The API reference's example and the AWS CLI's show a shorter
+    /// description than DescribeTable's: no KeySchema, AttributeDefinitions or CreationDateTime;
+    /// TableStatus DELETING; the throughput, size and count; and the table's identity.
+    func deletedTableDescriptionResponse(_ table: TableDefinition, statistics: (itemCount: Int, sizeBytes: Int)) -> [UInt8] {
+        let full = tableDescription(table, statistics: statistics)
+        let kept: Set<String> = [
+            "TableName", "TableStatus", "ProvisionedThroughput", "TableSizeBytes", "ItemCount", "TableArn", "TableId",
+            "BillingModeSummary", "DeletionProtectionEnabled",
+        ]
+        var members = (full.objectMembers ?? []).filter { kept.contains($0.0) }
+        for index in members.indices where members[index].0 == "TableStatus" {
+            members[index].1 = .string("DELETING")
+        }
+        return JSON.object([("TableDescription", .object(members))]).serialized()
     }
 
     func updateTable(_ input: RequestParameters) async throws -> [UInt8] {

@@ -9,6 +9,24 @@ extension DynamoDBService {
     static let maxTagKeyLength = 128
     static let maxTagValueLength = 256
 
+    /// AWS's tagging rule (developer guide, "Tagging restrictions in DynamoDB"): Unicode letters,
+    /// numbers and separators (spaces), and `_ . : / = + - @`. Control characters such as tab are
+    /// outside it.
+    static let tagPattern = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+
+    static func isTagText(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                 .decimalNumber, .letterNumber, .otherNumber,
+                 .spaceSeparator, .lineSeparator, .paragraphSeparator:
+                return true
+            default:
+                return "_.:/=+-@".unicodeScalars.contains(scalar)
+            }
+        }
+    }
+
     func parseTags(_ parameters: RequestParameters, member: String) throws(DynamoDBError) -> [(key: String, value: String)]? {
         guard let elements = try parameters.array(member) else { return nil }
         var tags: [(key: String, value: String)] = []
@@ -20,11 +38,17 @@ extension DynamoDBService {
             guard let value = try tag.string("Value") else {
                 throw DynamoDBError.validation("1 validation error detected: Value null at 'tags.member.value' failed to satisfy constraint: Member must not be null")
             }
-            if key.isEmpty || key.count > DynamoDBService.maxTagKeyLength {
+            if key.isEmpty {
+                throw DynamoDBError.validation("1 validation error detected: Value '\(key)' at 'tags.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1")
+            }
+            if key.count > DynamoDBService.maxTagKeyLength {
                 throw DynamoDBError.validation("1 validation error detected: Value '\(key)' at 'tags.member.key' failed to satisfy constraint: Member must have length less than or equal to 128")
             }
             if value.count > DynamoDBService.maxTagValueLength {
                 throw DynamoDBError.validation("1 validation error detected: Value '\(value)' at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256")
+            }
+            for (text, member) in [(key, "key"), (value, "value")] where !DynamoDBService.isTagText(text) {
+                throw DynamoDBError.validation("1 validation error detected: Value '\(text)' at 'tags.member.\(member)' failed to satisfy constraint: Member must satisfy regular expression pattern: \(DynamoDBService.tagPattern)")
             }
             if key.hasPrefix("aws:") {
                 throw DynamoDBError.validation("One or more parameter values were invalid: Tag keys beginning with 'aws:' are reserved for system use")
