@@ -93,10 +93,10 @@ def test_item_of_400kb_plus_one_byte_is_rejected(ddb, table):
 
 
 def test_attribute_names_count_towards_item_size(ddb, table):
-    # 4 attributes with 100 KB names and 1-byte values, plus the key: over 400 KB.
+    # 7 attributes with 60 KB names (each under the 64 KB name limit) and 1-byte values: over 400 KB.
     item = {"pk": {"S": "names"}}
-    for c in "abcd":
-        item[c * 102_400] = {"S": "v"}
+    for c in "abcdefg":
+        item[c * 61_440] = {"S": "v"}
     assert item_size(item) > MAX_ITEM
     expect_error(lambda: ddb.put_item(TableName=table, Item=item), phrase="Item size has exceeded the maximum allowed size")
     assert absent(ddb, table, {"pk": {"S": "names"}})

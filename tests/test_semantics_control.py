@@ -23,7 +23,7 @@ def test_tag_characters_outside_the_tagging_rules_are_refused(ddb, ddb_nv, table
         ddb_nv.tag_resource(ResourceArn=arn, Tags=[{"Key": key, "Value": value}])
     assert_client_error(excinfo, "ValidationException")
     assert excinfo.value.response["Error"]["Message"] == (
-        f"1 validation error detected: Value '{shown}' at 'tags.member.{member}' failed to satisfy constraint: "
+        f"1 validation error detected: Value '{shown}' at 'tags.1.member.{member}' failed to satisfy constraint: "
         f"Member must satisfy regular expression pattern: {PATTERN}")
     assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == []
 
@@ -41,7 +41,7 @@ def test_empty_tag_key_is_too_short(ddb, ddb_nv, table):
     with pytest.raises(ClientError) as excinfo:
         ddb_nv.tag_resource(ResourceArn=arn_of(ddb, table), Tags=[{"Key": "", "Value": "v"}])
     assert_client_error(excinfo, "ValidationException",
-                        "Value '' at 'tags.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1")
+                        "Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1")
 
 
 def test_create_table_refuses_bad_tag_characters(ddb, ddb_nv):
@@ -82,3 +82,14 @@ def test_delete_table_returns_the_short_deleting_description(ddb):
     assert {"ItemCount", "TableSizeBytes", "TableId"} <= set(description)
     # DynamoDB's DeleteTable answer carries no schema and no creation time.
     assert not {"KeySchema", "AttributeDefinitions", "CreationDateTime"} & set(description)
+
+
+def test_every_broken_tag_constraint_is_reported_at_once(ddb, ddb_nv, table):
+    tags = [{"Key": "fine", "Value": "ok"}, {"Key": "k" * 129, "Value": "v!"}]
+    with pytest.raises(ClientError) as excinfo:
+        ddb_nv.tag_resource(ResourceArn=arn_of(ddb, table), Tags=tags)
+    assert_client_error(excinfo, "ValidationException")
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"2 validation errors detected: Value '{'k' * 129}' at 'tags.2.member.key' failed to satisfy constraint: "
+        "Member must have length less than or equal to 128; Value 'v!' at 'tags.2.member.value' failed to satisfy "
+        f"constraint: Member must satisfy regular expression pattern: {PATTERN}")
