@@ -277,6 +277,7 @@ extension DynamoDBService {
             "BillingModeSummary", "DeletionProtectionEnabled",
         ]
         var members = (full.objectMembers ?? []).filter { kept.contains($0.0) }
+        // DELETING whatever state the catalog hands back: the reply describes the request's effect.
         for index in members.indices where members[index].0 == "TableStatus" {
             members[index].1 = .string("DELETING")
         }
