@@ -101,11 +101,13 @@ def test_one_binary_value_fills_the_whole_item(ddb, table):
 
 
 def test_item_size_counts_numbers_and_containers_as_dynamodb_does(ddb, table):
-    # Name bytes + value bytes: a number of 38 significant digits counts 20 bytes (38/2 + 1), a map
-    # 3 bytes plus 1 per element, NULL and BOOL 1 byte. Fill the rest with a string to land on
-    # exactly 400 KB, then show one byte more is refused.
-    fixed = {"pk": {"S": "sized"}, "n": {"N": "1" * 38}, "m": {"M": {"k": {"NULL": True}, "t": {"BOOL": True}}}}
-    used = (2 + 5) + (1 + 20) + (1 + 3 + (1 + 1 + 1) + (1 + 1 + 1))
+    # Name bytes + value bytes: a 38-digit integer counts 20 bytes (19 base-100 digits + 1); -1.5
+    # counts 4 (01|50, the exponent byte, the sign byte) where "one byte per two digits" would say
+    # 2; a map 3 bytes plus 1 per element; NULL and BOOL 1 byte. Fill the rest with a string to
+    # land on exactly 400 KB, then show one byte more is refused.
+    fixed = {"pk": {"S": "sized"}, "n": {"N": "1" * 38}, "d": {"N": "-1.5"},
+             "m": {"M": {"k": {"NULL": True}, "t": {"BOOL": True}}}}
+    used = (2 + 5) + (1 + 20) + (1 + 4) + (1 + 3 + (1 + 1 + 1) + (1 + 1 + 1))
     room = MAX_ITEM - used - len("s")
     ddb.put_item(TableName=table, Item={**fixed, "s": {"S": "z" * room}})
     with pytest.raises(ClientError) as excinfo:
