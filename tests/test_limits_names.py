@@ -5,7 +5,7 @@ of at most 255 bytes, all substitution variables together at most 2 MB, attribut
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import assert_client_error
+from conftest import assert_client_error, create_table
 
 MAX_ITEM = 400 * 1024
 
@@ -113,3 +113,14 @@ def test_item_size_counts_numbers_and_containers_as_dynamodb_does(ddb, table):
     with pytest.raises(ClientError) as excinfo:
         ddb.put_item(TableName=table, Item={**fixed, "s": {"S": "z" * (room + 1)}})
     assert_client_error(excinfo, "ValidationException", "Item size has exceeded the maximum allowed size")
+
+
+def test_key_attribute_names_up_to_255_bytes(ddb):
+    longest = "k" * 255
+    name = create_table(ddb, hash_key=(longest, "S"))
+    ddb.put_item(TableName=name, Item={longest: {"S": "x"}, "v": {"N": "1"}})
+    assert ddb.get_item(TableName=name, Key={longest: {"S": "x"}})["Item"]["v"] == {"N": "1"}
+    with pytest.raises(ClientError) as excinfo:
+        create_table(ddb, hash_key=("k" * 256, "S"))
+    assert_client_error(excinfo, "ValidationException",
+                        "at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255")
