@@ -1,6 +1,8 @@
 """Every limit and validation error of item writes and reads: the exact error code, HTTP 400,
 the key phrase of the message, and afterwards nothing was written."""
 
+from decimal import Context, Decimal
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -10,9 +12,14 @@ MAX_ITEM = 400 * 1024
 
 
 def number_size(text: str) -> int:
-    """DynamoDB: one byte per two significant digits, plus one."""
-    digits = text.lstrip("+-").lower().split("e")[0].replace(".", "").strip("0")
-    return (len(digits) + 1) // 2 + 1
+    """DynamoDB stores base-100 digits paired from the decimal point outwards, plus one byte, plus
+    one for a negative number, 21 at most; zero is 1 byte (Sources/TernCore/ItemSize.swift)."""
+    number = Decimal(text)
+    if number == 0:
+        return 1
+    sign, digits, exponent = number.normalize(Context(prec=60)).as_tuple()
+    pairs = (exponent + len(digits) - 1) // 2 - exponent // 2 + 1
+    return min(21, pairs + 1 + sign)
 
 
 def value_size(value: dict) -> int:
@@ -93,10 +100,10 @@ def test_item_of_400kb_plus_one_byte_is_rejected(ddb, table):
 
 
 def test_attribute_names_count_towards_item_size(ddb, table):
-    # 4 attributes with 100 KB names and 1-byte values, plus the key: over 400 KB.
+    # 7 attributes with 60 KB names (each under the 64 KB name limit) and 1-byte values: over 400 KB.
     item = {"pk": {"S": "names"}}
-    for c in "abcd":
-        item[c * 102_400] = {"S": "v"}
+    for c in "abcdefg":
+        item[c * 61_440] = {"S": "v"}
     assert item_size(item) > MAX_ITEM
     expect_error(lambda: ddb.put_item(TableName=table, Item=item), phrase="Item size has exceeded the maximum allowed size")
     assert absent(ddb, table, {"pk": {"S": "names"}})

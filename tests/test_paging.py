@@ -8,6 +8,7 @@ The table is loaded once (module fixture) by 8 threads of BatchWriteItem:
 
 import concurrent.futures
 import math
+from decimal import Context, Decimal
 
 import pytest
 from boto3.dynamodb.conditions import Attr
@@ -27,8 +28,14 @@ def make_item(pk: str, sk: int) -> dict:
 
 
 def number_size(text: str) -> int:
-    digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0")
-    return (len(digits) + 1) // 2 + 1
+    """DynamoDB stores base-100 digits paired from the decimal point outwards, plus one byte, plus
+    one for a negative number, 21 at most; zero is 1 byte (Sources/TernCore/ItemSize.swift)."""
+    number = Decimal(text)
+    if number == 0:
+        return 1
+    sign, digits, exponent = number.normalize(Context(prec=60)).as_tuple()
+    pairs = (exponent + len(digits) - 1) // 2 - exponent // 2 + 1
+    return min(21, pairs + 1 + sign)
 
 
 def item_size(item: dict) -> int:

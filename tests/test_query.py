@@ -378,10 +378,10 @@ def test_projection_and_select(ddb, docs):
 
 
 @pytest.mark.parametrize("params,phrase", [
-    (dict(Select="COUNT", ProjectionExpression="sk"), "Cannot specify the AttributesToGet when choosing to get only the COUNT"),
-    (dict(Select="ALL_ATTRIBUTES", ProjectionExpression="sk"), "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES"),
-    (dict(Select="SPECIFIC_ATTRIBUTES"), "Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression"),
-    (dict(Select="ALL_PROJECTED_ATTRIBUTES"), "Select type ALL_PROJECTED_ATTRIBUTES is supported only for index queries"),
+    (dict(Select="COUNT", ProjectionExpression="sk"), "Cannot specify the ProjectionExpression when choosing to get only the Count"),
+    (dict(Select="ALL_ATTRIBUTES", ProjectionExpression="sk"), "Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES"),
+    (dict(Select="SPECIFIC_ATTRIBUTES"), "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"),
+    (dict(Select="ALL_PROJECTED_ATTRIBUTES"), "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"),
     (dict(Limit=0), "Member must have value greater than or equal to 1"),
     (dict(IndexName="by-tag"), "secondary indexes"),
 ])

@@ -180,7 +180,7 @@ def test_parallel_scan_exclusive_start_key_must_be_in_the_segment(ddb, stable):
     (dict(Segment=0, TotalSegments=0), "Member must have value greater than or equal to 1"),
     (dict(Segment=0, TotalSegments=1_000_001), "Member must have value less than or equal to 1000000"),
     (dict(Limit=0), "Member must have value greater than or equal to 1"),
-    (dict(Select="COUNT", AttributesToGet=["pk"]), "Cannot specify the AttributesToGet when choosing to get only the COUNT"),
+    (dict(Select="COUNT", AttributesToGet=["pk"]), "Cannot specify the AttributesToGet when choosing to get only the Count"),
     (dict(IndexName="gsi"), "secondary indexes"),
     (dict(ExclusiveStartKey={"pk": {"S": "p0"}}), "The provided starting key is invalid"),
     (dict(ScanFilter={"n": {"ComparisonOperator": "GT"}}), "Invalid number of argument(s) for the GT ComparisonOperator"),

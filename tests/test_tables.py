@@ -280,7 +280,7 @@ def test_tag_length_limits(ddb, ddb_nv, table):
     ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "k" * 128, "Value": "v" * 256}])
     for tag, phrase in (({"Key": "k" * 129, "Value": "v"}, "Member must have length less than or equal to 128"),
                         ({"Key": "ok", "Value": "v" * 257}, "Member must have length less than or equal to 256"),
-                        ({"Key": "", "Value": "v"}, "Member must have length less than or equal to 128")):
+                        ({"Key": "", "Value": "v"}, "Member must have length greater than or equal to 1")):
         with pytest.raises(ClientError) as excinfo:
             ddb_nv.tag_resource(ResourceArn=arn, Tags=[tag])
         assert_client_error(excinfo, "ValidationException", phrase)

@@ -18,6 +18,7 @@ extension DynamoDBService {
         }
         let names = try parameters.stringMap("ExpressionAttributeNames") ?? [:]
         for (key, name) in names.sorted(by: { $0.key < $1.key }) {
+            try checkPlaceholderLength(key, map: "ExpressionAttributeNames")
             guard isPlaceholder(key, sigil: UInt8(ascii: "#")) else {
                 throw DynamoDBError.validation("ExpressionAttributeNames contains invalid key: Syntax error; key: \"\(key)\"")
             }
@@ -27,6 +28,7 @@ extension DynamoDBService {
         }
         var values: [String: AttributeValue] = [:]
         if let members = try parameters.object("ExpressionAttributeValues")?.objectMembers {
+            for (key, _) in members { try checkPlaceholderLength(key, map: "ExpressionAttributeValues") }
             for (key, _) in members where !isPlaceholder(key, sigil: UInt8(ascii: ":")) {
                 throw DynamoDBError.validation("ExpressionAttributeValues contains invalid key: Syntax error; key: \"\(key)\"")
             }
@@ -52,7 +54,38 @@ extension DynamoDBService {
         if parameters.has("ExpressionAttributeValues"), values.isEmpty {
             throw DynamoDBError.validation("ExpressionAttributeValues must not be empty")
         }
+        try checkSubstitutionSize(names: names, values: values)
         return ExpressionAttributes(names: names, values: values)
+    }
+
+    /// Developer guide, "Constraints › Expression parameters": a single expression attribute
+    /// name or value placeholder is at most 255 bytes. The text is DynamoDB's as DAX's request
+    /// validator and conformance suites give it.
+    static let maxPlaceholderBytes = 255
+    /// The same page: "The maximum length of all substitution variables in an expression is
+    /// 2 MB", the sum over ExpressionAttributeNames and ExpressionAttributeValues.
+    static let maxSubstitutionBytes = 2 * 1024 * 1024
+
+    static func checkPlaceholderLength(_ key: String, map: String) throws(DynamoDBError) {
+        let size = key.utf8.count
+        guard size > maxPlaceholderBytes else { return }
+        throw DynamoDBError.validation("\(map) contains invalid key: The expression attribute map contains a key that is too long; size of key: \(size)")
+    }
+
+    /// Counts each placeholder's bytes plus what it stands for: a name's bytes, a value's size as
+    /// DynamoDB counts item sizes. Messages follow DAX's validator, DynamoDB's own client.
+    static func checkSubstitutionSize(names: [String: String], values: [String: AttributeValue]) throws(DynamoDBError) {
+        let namesSize = names.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if namesSize > maxSubstitutionBytes {
+            throw DynamoDBError.validation("ExpressionAttributeNames exceeds max size")
+        }
+        let valuesSize = values.reduce(0) { $0 + $1.key.utf8.count + ItemSize.of($1.value) }
+        if valuesSize > maxSubstitutionBytes {
+            throw DynamoDBError.validation("ExpressionAttributeValues exceeds max size")
+        }
+        if namesSize + valuesSize > maxSubstitutionBytes {
+            throw DynamoDBError.validation("Combined size of ExpressionAttributeNames and ExpressionAttributeValues exceeds max size")
+        }
     }
 
     /// `#name` / `:value`: the sigil, then one or more of [A-Za-z0-9_].

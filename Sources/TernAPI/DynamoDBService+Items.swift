@@ -62,10 +62,20 @@ extension DynamoDBService {
         return .object(members)
     }
 
+    /// Developer guide, "Constraints › Attributes": a name is at most 64 KB. The text is DynamoDB
+    /// Local's (ATTRIBUTE_NAME_TOO_LARGE) with the prefix DynamoDB gives its other item-name error.
+    static let maxAttributeNameBytes = 65535
+    static let attributeNameTooLarge = DynamoDBError.validation(
+        "One or more parameter values were invalid: Attribute name is too large, must be less than 65536 bytes")
+
     /// Checks an item to be written: names, size, key attributes.
     static func validateNewItem(_ item: Item, table: TableDefinition) throws(DynamoDBError) -> PrimaryKey {
-        for entry in item.entries where entry.name.isEmpty {
-            throw DynamoDBError.validation("One or more parameter values were invalid: An attribute name cannot be empty")
+        for entry in item.entries {
+            let nameBytes = entry.name.utf8.count
+            if nameBytes == 0 {
+                throw DynamoDBError.validation("One or more parameter values were invalid: An attribute name cannot be empty")
+            }
+            if nameBytes > maxAttributeNameBytes { throw attributeNameTooLarge }
         }
         if ItemSize.of(item) > ItemSize.maxItemBytes {
             throw DynamoDBError.validation("Item size has exceeded the maximum allowed size")
@@ -203,6 +213,10 @@ extension DynamoDBService {
             let new = try actions.apply(to: old ?? keyItem, keyAttributeNames: keyNames)
             if ItemSize.of(new) > ItemSize.maxItemBytes {
                 throw DynamoDBError.validation("Item size to update has exceeded the maximum allowed size")
+            }
+            // A `#name` placeholder can bring a name of any length into the item.
+            if new.entries.contains(where: { $0.name.utf8.count > DynamoDBService.maxAttributeNameBytes }) {
+                throw DynamoDBService.attributeNameTooLarge
             }
             return .write(new)
         }

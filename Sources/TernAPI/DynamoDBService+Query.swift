@@ -31,24 +31,33 @@ extension DynamoDBService {
     }
 
     /// Select, ProjectionExpression / AttributesToGet, and their DynamoDB consistency rules.
-    func parseSelect(_ parameters: inout RequestParameters, attributes: inout ExpressionAttributes) throws(DynamoDBError) -> (Select, [DocumentPath]?) {
+    /// The texts are DynamoDB's as reported by conformance suites run against it (and DynamoDB
+    /// Local's error table); Query wraps the projection conflicts in the "1 validation error
+    /// detected: " envelope and Scan does not (docs/compatibility.md).
+    func parseSelect(_ parameters: inout RequestParameters, attributes: inout ExpressionAttributes, isQuery: Bool) throws(DynamoDBError) -> (Select, [DocumentPath]?) {
         let selectText = try parameters.enumeration("Select", ["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"])
         try parameters.throwViolations()
         let projection = try DynamoDBService.projection(parameters, attributes: &attributes)
-        let hasProjection = projection != nil
+        let projectionName = parameters.has("ProjectionExpression") ? "ProjectionExpression" : "AttributesToGet"
+        func conflict(_ message: String) -> DynamoDBError {
+            DynamoDBError.validation(isQuery ? "1 validation error detected: \(message)" : message)
+        }
         let select: Select
-        switch selectText.flatMap(Select.init(rawValue:)) {
-        case nil:
+        switch (selectText.flatMap(Select.init(rawValue:)), projection != nil) {
+        case (nil, let hasProjection):
             select = hasProjection ? .specificAttributes : .allAttributes
-        case .allProjectedAttributes:
-            throw DynamoDBError.validation("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is supported only for index queries and scans")
-        case .allAttributes where hasProjection:
-            throw DynamoDBError.validation("Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES")
-        case .count where hasProjection:
-            throw DynamoDBError.validation("Cannot specify the AttributesToGet when choosing to get only the COUNT")
-        case .specificAttributes where !hasProjection:
-            throw DynamoDBError.validation("One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression")
-        case .some(let value):
+        case (.allAttributes, true):
+            throw conflict("Cannot specify the \(projectionName) when choosing to get ALL_ATTRIBUTES")
+        case (.allProjectedAttributes, true):
+            throw conflict("Cannot specify the \(projectionName) when choosing to get ALL_PROJECTED_ATTRIBUTES")
+        case (.count, true):
+            throw conflict("Cannot specify the \(projectionName) when choosing to get only the Count")
+        case (.specificAttributes, false):
+            throw conflict("Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
+        case (.allProjectedAttributes, false):
+            // Tables have no secondary indexes yet, so there is never an IndexName here.
+            throw DynamoDBError.validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
+        case (.some(let value), _):
             select = value
         }
         return (select, projection)
@@ -76,7 +85,7 @@ extension DynamoDBService {
             throw DynamoDBError.validation("Tern does not support secondary indexes yet; see docs/compatibility.md")
         }
         var attributes = try DynamoDBService.expressionAttributes(parameters)
-        let (select, paths) = try parseSelect(&parameters, attributes: &attributes)
+        let (select, paths) = try parseSelect(&parameters, attributes: &attributes, isQuery: true)
         let table = try existingTable(tableName)
         let keyCondition = try DynamoDBService.keyCondition(parameters, table: table, attributes: &attributes)
         let filter = try DynamoDBService.filter(parameters, kind: "QueryFilter", attributes: &attributes, table: table, isQuery: true)
@@ -168,7 +177,7 @@ extension DynamoDBService {
         }
         let range = try DynamoDBService.segmentRange(segment: segment, totalSegments: totalSegments)
         var attributes = try DynamoDBService.expressionAttributes(parameters)
-        let (select, paths) = try parseSelect(&parameters, attributes: &attributes)
+        let (select, paths) = try parseSelect(&parameters, attributes: &attributes, isQuery: false)
         let table = try existingTable(tableName)
         let filter = try DynamoDBService.filter(parameters, kind: "ScanFilter", attributes: &attributes, table: table, isQuery: false)
         try DynamoDBService.finishExpressionAttributes(parameters, attributes)

@@ -264,7 +264,24 @@ extension DynamoDBService {
             }
         }
         logger.info("deleting table", metadata: ["table": "\(name)", "tableId": "\(deleting.tableId)"])
-        return tableDescriptionResponse(wrapper: "TableDescription", deleting, statistics: statistics)
+        return deletedTableDescriptionResponse(deleting, statistics: statistics)
+    }
+
+    /// DeleteTable's answer. The API reference's example and the AWS CLI's show a shorter
+    /// description than DescribeTable's: no KeySchema, AttributeDefinitions or CreationDateTime;
+    /// TableStatus DELETING; the throughput, size and count; and the table's identity.
+    func deletedTableDescriptionResponse(_ table: TableDefinition, statistics: (itemCount: Int, sizeBytes: Int)) -> [UInt8] {
+        let full = tableDescription(table, statistics: statistics)
+        let kept: Set<String> = [
+            "TableName", "TableStatus", "ProvisionedThroughput", "TableSizeBytes", "ItemCount", "TableArn", "TableId",
+            "BillingModeSummary", "DeletionProtectionEnabled",
+        ]
+        var members = (full.objectMembers ?? []).filter { kept.contains($0.0) }
+        // DELETING whatever state the catalog hands back: the reply describes the request's effect.
+        for index in members.indices where members[index].0 == "TableStatus" {
+            members[index].1 = .string("DELETING")
+        }
+        return JSON.object([("TableDescription", .object(members))]).serialized()
     }
 
     func updateTable(_ input: RequestParameters) async throws -> [UInt8] {

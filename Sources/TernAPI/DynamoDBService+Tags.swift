@@ -8,33 +8,64 @@ extension DynamoDBService {
     static let maxTagKeyLength = 128
     static let maxTagValueLength = 256
 
+    /// AWS's tagging rule (developer guide, "Tagging restrictions in DynamoDB"): Unicode letters,
+    /// numbers and separators (spaces), and `_ . : / = + - @`. Control characters such as tab are
+    /// outside it.
+    static let tagPattern = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+
+    static func isTagText(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                 .decimalNumber, .letterNumber, .otherNumber,
+                 .spaceSeparator, .lineSeparator, .paragraphSeparator:
+                return true
+            default:
+                return "_.:/=+-@".unicodeScalars.contains(scalar)
+            }
+        }
+    }
+
+    /// Tags as DynamoDB's request validation sees them: every constraint broken by any tag is
+    /// reported at once, at its 1-based path (`tags.2.member.value`), as for KeySchema.
     func parseTags(_ parameters: RequestParameters, member: String) throws(DynamoDBError) -> [(key: String, value: String)]? {
         guard let elements = try parameters.array(member) else { return nil }
+        var checks = try RequestParameters(.object([]))
         var tags: [(key: String, value: String)] = []
-        for element in elements {
+        for (index, element) in elements.enumerated() {
             let tag = try RequestParameters(element)
-            guard let key = try tag.string("Key") else {
-                throw DynamoDBError.validation("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null")
-            }
-            guard let value = try tag.string("Value") else {
-                throw DynamoDBError.validation("1 validation error detected: Value null at 'tags.member.value' failed to satisfy constraint: Member must not be null")
-            }
-            if key.isEmpty || key.count > DynamoDBService.maxTagKeyLength {
-                throw DynamoDBError.validation("1 validation error detected: Value '\(key)' at 'tags.member.key' failed to satisfy constraint: Member must have length less than or equal to 128")
-            }
-            if value.count > DynamoDBService.maxTagValueLength {
-                throw DynamoDBError.validation("1 validation error detected: Value '\(value)' at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256")
-            }
-            if key.hasPrefix("aws:") {
-                throw DynamoDBError.validation("One or more parameter values were invalid: Tag keys beginning with 'aws:' are reserved for system use")
-            }
+            let key = try tag.string("Key")
+            let value = try tag.string("Value")
+            DynamoDBService.checkTagText(key, path: "tags.\(index + 1).member.key", lengths: 1...DynamoDBService.maxTagKeyLength, into: &checks)
+            DynamoDBService.checkTagText(value, path: "tags.\(index + 1).member.value", lengths: 0...DynamoDBService.maxTagValueLength, into: &checks)
+            guard let key, let value else { continue }
             tags.removeAll { $0.key == key }
             tags.append((key: key, value: value))
+        }
+        try checks.throwViolations()
+        if tags.contains(where: { $0.key.hasPrefix("aws:") }) {
+            throw DynamoDBError.validation("One or more parameter values were invalid: Tag keys beginning with 'aws:' are reserved for system use")
         }
         if tags.count > DynamoDBService.maxTagsPerResource {
             throw DynamoDBError.validation("One or more parameter values were invalid: The number of tags exceeds the limit of \(DynamoDBService.maxTagsPerResource)")
         }
         return tags
+    }
+
+    static func checkTagText(_ text: String?, path: String, lengths: ClosedRange<Int>, into checks: inout RequestParameters) {
+        guard let text else {
+            checks.violation(path, value: nil, "Member must not be null")
+            return
+        }
+        if text.count < lengths.lowerBound {
+            checks.violation(path, value: text, "Member must have length greater than or equal to \(lengths.lowerBound)")
+        }
+        if text.count > lengths.upperBound {
+            checks.violation(path, value: text, "Member must have length less than or equal to \(lengths.upperBound)")
+        }
+        if !isTagText(text) {
+            checks.violation(path, value: text, "Member must satisfy regular expression pattern: \(tagPattern)")
+        }
     }
 
     /// The table an ARN names; DynamoDB's errors for a malformed ARN or a missing table.

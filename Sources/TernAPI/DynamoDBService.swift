@@ -65,6 +65,7 @@ public final class DynamoDBService: Sendable {
         case tagResource = "TagResource"
         case untagResource = "UntagResource"
         case listTagsOfResource = "ListTagsOfResource"
+        case describeContinuousBackups = "DescribeContinuousBackups"
         case putItem = "PutItem"
         case getItem = "GetItem"
         case deleteItem = "DeleteItem"
@@ -80,7 +81,7 @@ public final class DynamoDBService: Sendable {
         "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
         "BatchExecuteStatement", "ExecuteTransaction", "UpdateTimeToLive", "DescribeTimeToLive",
         "CreateBackup", "DeleteBackup", "DescribeBackup", "ListBackups", "RestoreTableFromBackup",
-        "RestoreTableToPointInTime", "DescribeContinuousBackups", "UpdateContinuousBackups",
+        "RestoreTableToPointInTime", "UpdateContinuousBackups",
         "CreateGlobalTable", "DescribeGlobalTable", "ListGlobalTables", "UpdateGlobalTable",
         "DescribeGlobalTableSettings", "UpdateGlobalTableSettings", "DescribeKinesisStreamingDestination",
         "EnableKinesisStreamingDestination", "DisableKinesisStreamingDestination",
@@ -164,6 +165,7 @@ public final class DynamoDBService: Sendable {
         case .tagResource: return try await tagResource(parameters)
         case .untagResource: return try await untagResource(parameters)
         case .listTagsOfResource: return try listTagsOfResource(parameters)
+        case .describeContinuousBackups: return try describeContinuousBackups(parameters)
         case .putItem: return try await putItem(parameters)
         case .getItem: return try await getItem(parameters)
         case .deleteItem: return try await deleteItem(parameters)

@@ -86,6 +86,18 @@ enum LegacyConditions {
         }
     }
 
+    /// DynamoDB refuses an AttributeValueList that mixes types (IN, BETWEEN) and a BETWEEN whose
+    /// lower bound sorts after its upper bound, rather than letting the condition be false
+    /// (dynalite and DynamoDB Local, both written against DynamoDB's answers, give these texts).
+    static func checkValueList(_ values: [AttributeValue], op: String) throws(DynamoDBError) {
+        if let first = values.first, values.contains(where: { $0.typeName != first.typeName }) {
+            throw invalid("AttributeValues inside AttributeValueList must be of same type")
+        }
+        if op == "BETWEEN", values.count == 2, values[0].sortsAfter(values[1]) {
+            throw DynamoDBError.validation("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+        }
+    }
+
     /// One `{ComparisonOperator, AttributeValueList}` on a top-level attribute.
     static func comparison(name: String, _ entry: RequestParameters) throws(DynamoDBError) -> Condition {
         guard let op = try entry.string("ComparisonOperator") else {
@@ -114,6 +126,7 @@ enum LegacyConditions {
         if ["CONTAINS", "NOT_CONTAINS"].contains(op), !isScalar(values[0]) {
             throw invalid("ComparisonOperator \(op) is not valid for \(values[0].typeName) AttributeValue type")
         }
+        try checkValueList(values, op: op)
         let path = Operand.path(DocumentPath([.name(name)]))
         switch op {
         case "EQ": return .compare(path, .equal, .value(values[0]))
@@ -152,6 +165,7 @@ enum LegacyConditions {
             }
             let count = op == "BETWEEN" ? 2 : 1
             guard values.count == count else { throw invalid("Invalid number of argument(s) for the \(op) ComparisonOperator") }
+            try checkValueList(values, op: op)
             for value in values where value.typeName != attribute.type.rawValue {
                 throw invalid("Condition parameter type does not match schema type")
             }

@@ -21,10 +21,29 @@ final class ItemSizeTests: XCTestCase {
         XCTAssertEqual(ItemSize.of(.n(num("12345"))), 4, "5 digits: 3 + 1")
         XCTAssertEqual(ItemSize.of(.n(num("1234"))), 3)
         XCTAssertEqual(ItemSize.of(.n(num("1.000"))), 2, "trailing zeros are trimmed")
-        XCTAssertEqual(ItemSize.of(.n(num("0.00012"))), 2, "leading zeros are trimmed")
+        XCTAssertEqual(ItemSize.of(.n(num("0.00012"))), 3, "leading zeros are trimmed, but 0.00|01|20 spans two pairs")
+        XCTAssertEqual(ItemSize.of(.n(num("0.0012"))), 2, "0.00|12 is one pair")
         XCTAssertEqual(ItemSize.of(.n(num("1e100"))), 2, "magnitude does not matter")
         XCTAssertEqual(ItemSize.of(.n(num("12345678901234567890123456789012345678"))), 20, "the largest number is 21 bytes at most")
-        XCTAssertEqual(ItemSize.of(item([("price", .n(num("-19.99")))])), 5 + 3)
+        XCTAssertEqual(ItemSize.of(item([("price", .n(num("-19.99")))])), 5 + 4, "19|99 and one byte each for the exponent and the sign")
+    }
+
+    /// Digits pair up from the decimal point outwards (base-100 digits), so where the point falls
+    /// matters, not only how many digits there are; a negative number costs one byte more.
+    func testNumbersPairFromTheDecimalPoint() {
+        let table: [(String, Int)] = [
+            ("0", 1), ("-0", 1), ("0.000", 1),
+            ("1", 2), ("99", 2), ("100", 2), ("101", 3), ("1E+125", 2),
+            ("1.5", 3), ("15", 2), ("0.15", 2), ("0.015", 3), ("150", 3),
+            ("-1", 3), ("-1.5", 4), ("-1E-130", 3),
+            ("12345678901234567890123456789012345678", 20),
+            ("1.2345678901234567890123456789012345678", 21),
+            ("-1.2345678901234567890123456789012345678", 21), ("1.234567890123456789012345678901234567", 20),
+        ]
+        for (text, size) in table {
+            XCTAssertEqual(ItemSize.numberBytes(num(text)), size, text)
+        }
+        XCTAssertEqual(ItemSize.of(.ns([num("1.5"), num("-2")])), 3 + 3)
     }
 
     func testMapsAndLists() {

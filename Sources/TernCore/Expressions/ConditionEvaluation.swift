@@ -162,3 +162,11 @@ enum ConditionEvaluator {
         return false
     }
 }
+
+extension AttributeValue {
+    /// True when both values are of one ordered type (S, N or B) and `self` sorts after `other`:
+    /// the reversed bounds that DynamoDB refuses in a legacy BETWEEN.
+    public func sortsAfter(_ other: AttributeValue) -> Bool {
+        ConditionEvaluator.order(self, other) == .greater
+    }
+}
