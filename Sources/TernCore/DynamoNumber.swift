@@ -152,7 +152,4 @@ public struct DynamoNumber: Sendable, Hashable, Comparable, CustomStringConverti
         if a.digits.count == b.digits.count { return .equal }
         return a.digits.count < b.digits.count ? .less : .greater
     }
-
-    /// DynamoDB's size estimate for a number: one byte per two significant digits, plus one.
-    public var storageSize: Int { (digits.count + 1) / 2 + 1 }
 }

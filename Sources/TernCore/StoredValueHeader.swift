@@ -10,11 +10,11 @@
 public struct StoredValueHeader: Sendable, Equatable {
     /// The value formats whose header has this layout. A value of any other format is left
     /// alone by everything that reads only the header: a newer node may have written it.
-    public static let knownFormats: ClosedRange<UInt8> = 1...2
+    public static let knownFormats: ClosedRange<UInt8> = StoredValue.legacyFormatVersion...StoredValue.formatVersion
     /// Bytes the header occupies.
-    public static let byteCount = 10
+    public static let byteCount = StoredValue.headerSize
     /// Flag bit set on a deletion marker.
-    public static let tombstoneFlag: UInt8 = 0x01
+    public static let tombstoneFlag = StoredValue.tombstoneFlag
 
     public var format: UInt8
     public var flags: UInt8

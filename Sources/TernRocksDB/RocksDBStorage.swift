@@ -137,10 +137,6 @@ public final class RocksDBStorage: StorageEngine {
         commitQueue.setPaused(paused)
     }
 
-    func compactForTesting() throws {
-        try database.compactAll()
-    }
-
     var pendingWriteCountForTesting: Int {
         commitQueue.pendingCount
     }

@@ -87,17 +87,6 @@ final class DynamoNumberTests: XCTestCase {
         }
     }
 
-    func testStorageSize() {
-        // One byte per two significant digits, plus one.
-        let table: [(String, Int)] = [
-            ("0", 1), ("1", 2), ("12", 2), ("123", 3), ("1234", 3), ("12345", 4), ("100000", 2), ("0.0001", 2),
-            ("-1.5", 2), ("12345678901234567890123456789012345678", 20), ("1234567890123456789012345678901234567", 20),
-        ]
-        for (text, size) in table {
-            XCTAssertEqual(num(text).storageSize, size, text)
-        }
-    }
-
     func testComparisonExamples() {
         let ordered = ["-1e125", "-100", "-10", "-9.99", "-1", "-0.5", "-1e-130", "0", "1e-130", "0.001", "0.5", "1", "1.0000001", "9", "10", "10.5", "1e125"]
         let numbers = ordered.map { num($0) }

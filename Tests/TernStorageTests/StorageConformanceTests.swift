@@ -597,7 +597,7 @@ final class RocksDBStorageConformanceTests: StorageConformanceTests {
                 expectedWithoutBase -= Int64(delta)
             }
             XCTAssertEqual(try counters(engine, [1]), [expectedWithBase], "round \(round), before compaction")
-            try engine.compactForTesting()
+            try engine.compactAll()
             XCTAssertEqual(try counters(engine, [1]), [expectedWithBase], "round \(round), after compaction")
             XCTAssertEqual(try counters(engine, [2]), [expectedWithoutBase, Int64(20 * round * (round + 1) / 2)])
         }
