@@ -20,14 +20,14 @@ enum CORS {
     /// A requested-headers list longer than this is not echoed (the default list is sent instead).
     static let maxEchoedHeadersBytes = 4096
 
-    /// The headers of the answer to a preflight request.
+    /// The headers of the answer to a preflight request, besides the `Access-Control-Allow-Origin`
+    /// and `-Expose-Headers` every cross-origin response carries.
     static func preflightHeaders(request: HTTPHeaders) -> [(String, String)] {
         var allowHeaders = defaultAllowHeaders
         if let requested = request.first(name: "access-control-request-headers"), isEchoable(requested) {
             allowHeaders = requested
         }
         return [
-            ("Access-Control-Allow-Origin", allowOrigin),
             ("Access-Control-Allow-Methods", allowMethods),
             ("Access-Control-Allow-Headers", allowHeaders),
             ("Access-Control-Max-Age", maxAgeSeconds),

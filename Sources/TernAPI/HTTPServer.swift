@@ -239,8 +239,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch (head.method, path) {
         case (.OPTIONS, _):
             // A CORS preflight: browsers send it unsigned, so it is answered before authentication.
+            // Answered as a cross-origin response even without an Origin, so a proxy that strips it still works.
+            var preflight = traits
+            preflight.hasOrigin = true
             let wire = WireResponse(status: 200, body: [], contentType: nil)
-            writeWire(context: context, head: head, wire: wire, traits: traits, extraHeaders: CORS.preflightHeaders(request: head.headers))
+            writeWire(context: context, head: head, wire: wire, traits: preflight, extraHeaders: CORS.preflightHeaders(request: head.headers))
             return
         case (.GET, "/"), (.GET, "/health"):
             write(context: context, head: head, response: healthResponse(), traits: traits, contentType: "text/plain")
@@ -367,9 +370,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         let keepAlive = head.isKeepAlive && !close
         var headers = responseHeaders(wire, traits: traits, keepAlive: keepAlive)
-        for (name, value) in extraHeaders where !(traits.hasOrigin && name == "Access-Control-Allow-Origin") {
-            headers.add(name: name, value: value)
-        }
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         let status = HTTPResponseStatus(statusCode: wire.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         if !wire.body.isEmpty {
