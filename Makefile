@@ -10,15 +10,16 @@ DATA_DIR ?= ./data
 
 .PHONY: deps build release run test test-swift test-clients bench soak clean
 
-# System libraries (RocksDB and zlib from Debian) and the test-only Python packages.
+# System library (RocksDB from Debian) and the test-only Python packages.
 deps:
 	@{ pkg-config --exists rocksdb 2>/dev/null || test -f /usr/include/rocksdb/c.h; } || { \
 		echo "installing librocksdb-dev"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq librocksdb-dev; }
-	@test -f /usr/include/zlib.h || { echo "installing zlib1g-dev"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zlib1g-dev; }
 	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || $(PYTHON) -m pip install -q boto3 pytest
 	@command -v aws >/dev/null 2>&1 || $(PYTHON) -m pip install -q awscli
+	@# zlib (Sources/CZlib: HTTP Content-Encoding and Accept-Encoding)
+	@test -f /usr/include/zlib.h || { echo "installing zlib1g-dev"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zlib1g-dev; }
 
 build: deps
 	$(SWIFT) build
