@@ -21,6 +21,9 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq strace; }
 	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || $(PYTHON) -m pip install -q boto3 pytest
 	@command -v aws >/dev/null 2>&1 || $(PYTHON) -m pip install -q awscli
+	@# zlib (Sources/CZlib: HTTP Content-Encoding and Accept-Encoding)
+	@test -f /usr/include/zlib.h || { echo "installing zlib1g-dev"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zlib1g-dev; }
 
 build: deps
 	$(SWIFT) build

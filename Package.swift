@@ -21,6 +21,8 @@ let package = Package(
         .target(name: "TernCore", swiftSettings: strict),
         .target(name: "TernStorage", dependencies: ["TernCore"], swiftSettings: strict),
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        // zlib for HTTP Content-Encoding / Accept-Encoding (gzip, deflate); wrapped by TernAPI's HTTPCompression.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TernRocksDB", dependencies: ["CRocksDB", "TernStorage", "TernCore"], swiftSettings: strict),
         .target(name: "TernCluster", dependencies: ["TernCore", "TernStorage"], swiftSettings: strict),
         // The shells that run TernCluster's state machines: storage I/O, the blocking pool, timers.
@@ -30,7 +32,7 @@ let package = Package(
         .target(
             name: "TernAPI",
             dependencies: [
-                "TernCore", "TernStorage", "TernCluster", "TernTransport",
+                "TernCore", "TernStorage", "TernCluster", "TernTransport", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

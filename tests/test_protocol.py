@@ -96,19 +96,31 @@ def test_malformed_json_is_serialization_exception(server, body):
     assert response.message
 
 
-@pytest.mark.parametrize("target,body,phrase", [
-    ("DescribeTable", b"[]", "Start of structure or map found where not expected"),
-    ("DescribeTable", b"\"text\"", "Start of structure or map found where not expected"),
-    ("DescribeTable", b"{\"TableName\": 5}", "TableName expects a string"),
-    ("ListTables", b"{\"Limit\": \"x\"}", "Limit expects a number"),
-    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": []}", "Key expects a structure or map"),
-    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": {}, \"ConsistentRead\": \"yes\"}", "ConsistentRead expects a boolean"),
-])
-def test_wrong_json_types_are_serialization_exception(server, target, body, phrase):
+# DynamoDB's wording (docs/compatibility.md, "SerializationException wording"): the member's JSON
+# token and the model type it could not become, or where a list or structure started unexpectedly.
+@pytest.mark.parametrize("target,body,message", [
+    ("DescribeTable", b"[]", "Start of list found where not expected"),
+    ("DescribeTable", b"\"text\"", "Expected null"),
+    ("DescribeTable", b"{\"TableName\": 5}", "NUMBER_VALUE cannot be converted to String"),
+    ("DescribeTable", b"{\"TableName\": true}", "BOOLEAN_VALUE cannot be converted to String"),
+    ("DescribeTable", b"{\"TableName\": {\"S\": \"abc\"}}", "Start of structure or map found where not expected."),
+    ("DescribeTable", b"{\"TableName\": [\"abc\"]}", "Start of list found where not expected"),
+    ("ListTables", b"{\"Limit\": \"x\"}", "STRING_VALUE cannot be converted to Integer"),
+    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": []}", "Start of list found where not expected"),
+    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": \"pk\"}", "Expected map or null"),
+    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": {}, \"ConsistentRead\": \"yes\"}", "STRING_VALUE cannot be converted to Boolean"),
+    ("GetItem", b"{\"TableName\": \"abc\", \"Key\": {}, \"AttributesToGet\": \"a\"}", "Expected list or null"),
+    ("UpdateTable", b"{\"TableName\": \"abc\", \"ProvisionedThroughput\": 5}", "Expected null"),
+    ("UpdateTable", b"{\"TableName\": \"abc\", \"ProvisionedThroughput\": {\"ReadCapacityUnits\": \"1\", \"WriteCapacityUnits\": 1}}",
+     "STRING_VALUE cannot be converted to Long"),
+], ids=["list-body", "string-body", "number-for-string", "boolean-for-string", "map-for-string", "list-for-string",
+        "string-for-integer", "list-for-map", "string-for-map", "string-for-boolean", "string-for-list",
+        "number-for-structure", "string-for-long"])
+def test_wrong_json_types_are_serialization_exception(server, target, body, message):
     response = server.raw(target, body)
     assert response.status == 400
     assert response.error_code == "SerializationException"
-    assert phrase in response.message
+    assert response.message == message
     check_common_headers(response)
 
 

@@ -71,6 +71,7 @@ public final class HTTPServer: Service, Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let state = ServerState()
+    let dateCaches: HTTPDateCaches
     /// The bound address, once listening (useful with port 0).
     public let boundPort = Atomic<Int>(0)
 
@@ -81,6 +82,7 @@ public final class HTTPServer: Service, Sendable {
         self.verifier = verifier
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        self.dateCaches = HTTPDateCaches(group: group)
     }
 
     public func run() async throws {
@@ -101,8 +103,12 @@ public final class HTTPServer: Service, Sendable {
     func bind() async throws -> Channel {
         let configuration = self.configuration
         let state = self.state
-        let handlerFactory: @Sendable () -> HTTPHandler = { [service, verifier, logger] in
-            HTTPHandler(service: service, verifier: verifier, state: state, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+        let dateCaches = self.dateCaches
+        let handlerFactory: @Sendable (any EventLoop) -> HTTPHandler = { [service, verifier, logger] loop in
+            HTTPHandler(
+                service: service, verifier: verifier, state: state, maxBodyBytes: configuration.maxBodyBytes,
+                dateCache: dateCaches.cache(for: loop), logger: logger
+            )
         }
         return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
@@ -118,7 +124,7 @@ public final class HTTPServer: Service, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
-                    try channel.pipeline.syncOperations.addHandler(handlerFactory())
+                    try channel.pipeline.syncOperations.addHandler(handlerFactory(channel.eventLoop))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -143,16 +149,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     let verifier: SigV4Verifier
     let state: ServerState
     let maxBodyBytes: Int
+    let dateCache: HTTPDateCache
     let logger: Logger
     var head: HTTPRequestHead?
     var body: ByteBuffer?
     var bodyTooLarge = false
 
-    init(service: DynamoDBService, verifier: SigV4Verifier, state: ServerState, maxBodyBytes: Int, logger: Logger) {
+    init(service: DynamoDBService, verifier: SigV4Verifier, state: ServerState, maxBodyBytes: Int, dateCache: HTTPDateCache, logger: Logger) {
         self.service = service
         self.verifier = verifier
         self.state = state
         self.maxBodyBytes = maxBodyBytes
+        self.dateCache = dateCache
         self.logger = logger
     }
 
@@ -194,8 +202,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let body = APIResponse.error(.serialization("Malformed HTTP request")).body
+        let wire = WireResponse(status: 400, body: body, contentType: HTTPHandler.jsonContentType)
         var text = "HTTP/1.1 400 Bad Request\r\n"
-        for header in responseHeaders(body: body, contentType: HTTPHandler.jsonContentType, keepAlive: false) {
+        for header in responseHeaders(wire, traits: RequestTraits(), keepAlive: false) {
             text += "\(header.name): \(header.value)\r\n"
         }
         text += "\r\n"
@@ -215,30 +224,53 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let traits = RequestTraits(head.headers)
         if bodyTooLarge {
             let error = DynamoDBError.requestTooLarge("Request body exceeds the maximum of \(maxBodyBytes) bytes")
-            write(context: context, head: head, response: .error(error), close: true)
+            write(context: context, head: head, response: .error(error), traits: traits, close: true)
             return
         }
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
         switch (head.method, path) {
+        case (.OPTIONS, _):
+            // A CORS preflight: browsers send it unsigned, so it is answered before authentication.
+            // Answered as a cross-origin response even without an Origin, so a proxy that strips it still works.
+            var preflight = traits
+            preflight.hasOrigin = true
+            let wire = WireResponse(status: 200, body: [], contentType: nil)
+            writeWire(context: context, head: head, wire: wire, traits: preflight, extraHeaders: CORS.preflightHeaders(request: head.headers))
+            return
         case (.GET, "/"), (.GET, "/health"):
-            write(context: context, head: head, response: APIResponse(status: 200, body: Array("healthy: tern\n".utf8)), contentType: "text/plain")
+            write(context: context, head: head, response: healthResponse(), traits: traits, contentType: "text/plain")
             return
         case (.POST, _):
             break
         default:
             let error = DynamoDBError.unknownOperation("Tern answers DynamoDB requests as POST /")
-            write(context: context, head: head, response: .error(error))
+            write(context: context, head: head, response: .error(error), traits: traits)
             return
         }
         let bodyBytes = body.map { Array($0.readableBytesView) } ?? []
         body = nil
+        // SigV4 signs the body as sent, so a compressed body is verified before it is decoded
+        // (botocore compresses first and signs the compressed bytes).
         if let failure = authenticate(head: head, path: path, body: bodyBytes) {
-            write(context: context, head: head, response: .error(failure))
+            write(context: context, head: head, response: .error(failure), traits: traits)
             return
         }
-        dispatch(context: context, head: head, body: bodyBytes)
+        let coding: ContentCoding?
+        do {
+            coding = try RequestBodyCoding.coding(of: traits.contentEncoding)
+        } catch {
+            write(context: context, head: head, response: .error(error), traits: traits)
+            return
+        }
+        dispatch(context: context, head: head, body: bodyBytes, coding: coding, traits: traits)
+    }
+
+    /// DynamoDB's answer to `GET /`: `healthy: dynamodb.<region>.amazonaws.com ` (trailing space included).
+    func healthResponse() -> APIResponse {
+        APIResponse(status: 200, body: Array("healthy: dynamodb.\(service.region).amazonaws.com ".utf8))
     }
 
     func authenticate(head: HTTPRequestHead, path: String, body: [UInt8]) -> DynamoDBError? {
@@ -263,54 +295,202 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
+    /// Runs the request. A compressed body is decoded, and a large response compressed, inside the
+    /// task rather than on the event loop: both cost CPU in proportion to bodies of up to 16 MB.
+    func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8], coding: ContentCoding?, traits: RequestTraits) {
         let target = head.headers.first(name: "x-amz-target")
         let host = head.headers.first(name: "host")
         let service = self.service
-        if let response = service.handleInline(target: target, body: body, host: host) {
-            write(context: context, head: head, response: response)
+        if coding == nil, let response = service.handleInline(target: target, body: body, host: host) {
+            write(context: context, head: head, response: response, traits: traits)
             return
         }
         let state = self.state
+        let maxBodyBytes = self.maxBodyBytes
         state.inFlight.wrappingAdd(1, ordering: .relaxed)
-        let promise = context.eventLoop.makePromise(of: APIResponse.self)
+        let promise = context.eventLoop.makePromise(of: WireResponse.self)
         promise.completeWithTask {
-            await service.handle(target: target, body: body, host: host)
+            let response: APIResponse
+            switch RequestBodyCoding.decode(body, coding: coding, limit: maxBodyBytes) {
+            case .success(let decoded): response = await service.handle(target: target, body: decoded, host: host)
+            case .failure(let error): response = .error(error)
+            }
+            return WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding)
         }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        promise.futureResult.whenSuccess { response in
+        promise.futureResult.whenSuccess { wire in
             state.inFlight.wrappingSubtract(1, ordering: .relaxed)
             let (handler, context) = bound.value
-            handler.write(context: context, head: head, response: response)
+            handler.writeWire(context: context, head: head, wire: wire, traits: traits)
         }
     }
 
     static let jsonContentType = "application/x-amz-json-1.0"
+    static let serverName = "Tern"
 
-    /// The headers every response carries; the SDKs verify `x-amz-crc32` against the body.
-    func responseHeaders(body: [UInt8], contentType: String, keepAlive: Bool) -> HTTPHeaders {
+    /// The headers every response carries. The SDKs verify `x-amz-crc32` against the bytes on the
+    /// wire: for a compressed response that is the compressed body, as DynamoDB computes it.
+    func responseHeaders(_ wire: WireResponse, traits: RequestTraits, keepAlive: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(6)
-        headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(body.count))
+        headers.reserveCapacity(8)
+        headers.add(name: "Server", value: HTTPHandler.serverName)
+        headers.add(name: "Date", value: dateCache.current())
+        if let contentType = wire.contentType { headers.add(name: "Content-Type", value: contentType) }
+        headers.add(name: "Content-Length", value: String(wire.body.count))
         headers.add(name: "x-amzn-RequestId", value: state.nextRequestId())
-        headers.add(name: "x-amz-crc32", value: String(CRC32.checksum(body)))
+        headers.add(name: "x-amz-crc32", value: String(CRC32.checksum(wire.body)))
+        if let coding = wire.contentCoding {
+            headers.add(name: "Content-Encoding", value: coding.headerValue)
+            headers.add(name: "Vary", value: "Accept-Encoding")
+        }
+        if traits.hasOrigin {
+            headers.add(name: "Access-Control-Allow-Origin", value: CORS.allowOrigin)
+            headers.add(name: "Access-Control-Expose-Headers", value: CORS.exposeHeaders)
+        }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         return headers
     }
 
-    func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: APIResponse, contentType: String = HTTPHandler.jsonContentType, close: Bool = false) {
+    func write(
+        context: ChannelHandlerContext, head: HTTPRequestHead, response: APIResponse, traits: RequestTraits,
+        contentType: String = HTTPHandler.jsonContentType, close: Bool = false
+    ) {
+        let wire = WireResponse(response, contentType: contentType, coding: traits.responseCoding)
+        writeWire(context: context, head: head, wire: wire, traits: traits, close: close)
+    }
+
+    func writeWire(
+        context: ChannelHandlerContext, head: HTTPRequestHead, wire: WireResponse, traits: RequestTraits,
+        extraHeaders: [(String, String)] = [], close: Bool = false
+    ) {
         let keepAlive = head.isKeepAlive && !close
-        let headers = responseHeaders(body: response.body, contentType: contentType, keepAlive: keepAlive)
-        let status = HTTPResponseStatus(statusCode: response.status)
+        var headers = responseHeaders(wire, traits: traits, keepAlive: keepAlive)
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        let status = HTTPResponseStatus(statusCode: wire.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-        buffer.writeBytes(response.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if !wire.body.isEmpty {
+            var buffer = context.channel.allocator.buffer(capacity: wire.body.count)
+            buffer.writeBytes(wire.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
         let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
+        }
+    }
+}
+
+/// What a request's headers ask of its body and of the response, read in one pass over the headers.
+struct RequestTraits: Sendable {
+    /// Every `Content-Encoding` value, joined with commas (RFC 9110 §5.3: a list header may repeat).
+    var contentEncoding: String?
+    /// The coding the client accepts for the response, if any.
+    var responseCoding: ContentCoding?
+    /// The request names an `Origin`: a browser's cross-origin call, answered with CORS headers.
+    var hasOrigin = false
+
+    init() {}
+
+    init(_ headers: HTTPHeaders) {
+        var acceptEncoding: String?
+        for header in headers {
+            // Compare lengths first: most headers are rejected without looking at their bytes.
+            switch header.name.utf8.count {
+            case 6 where RequestTraits.nameEquals(header.name, "origin"):
+                hasOrigin = true
+            case 15 where RequestTraits.nameEquals(header.name, "accept-encoding"):
+                acceptEncoding = header.value  // DynamoDB heeds the last one
+            case 16 where RequestTraits.nameEquals(header.name, "content-encoding"):
+                contentEncoding = contentEncoding.map { "\($0),\(header.value)" } ?? header.value
+            default:
+                break
+            }
+        }
+        // boto3 (through http.client) sends `identity`: no parsing needed for the common case.
+        if let acceptEncoding, acceptEncoding != "identity" {
+            responseCoding = AcceptEncoding.preferredCoding(acceptEncoding)
+        }
+    }
+
+    /// ASCII case-insensitive equality with a lower-case name of the same length.
+    static func nameEquals(_ name: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard name.utf8.count == expected.count else { return false }
+        for (byte, wanted) in zip(name.utf8, expected) {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if folded != wanted { return false }
+        }
+        return true
+    }
+}
+
+/// A response as it goes on the wire: its body compressed when the client accepts it and the body
+/// is large enough to gain from it.
+struct WireResponse: Sendable {
+    /// DynamoDB compresses responses of 4 KB and more when asked, and leaves smaller ones alone;
+    /// below that the bytes saved do not pay for the CPU, and the benchmark's small bodies stay on
+    /// the plain path.
+    static let compressionThresholdBytes = 4096
+    /// zlib's fastest level, as nginx uses by default: JSON compresses well even at level 1, and
+    /// a node's CPU is scarcer than a client's bandwidth.
+    static let compressionLevel: Int32 = 1
+
+    var status: Int
+    var body: [UInt8]
+    var contentType: String?
+    var contentCoding: ContentCoding?
+
+    init(status: Int, body: [UInt8], contentType: String?) {
+        self.status = status
+        self.body = body
+        self.contentType = contentType
+    }
+
+    init(_ response: APIResponse, contentType: String, coding: ContentCoding?) {
+        self.init(status: response.status, body: response.body, contentType: contentType)
+        guard let coding, response.body.count >= WireResponse.compressionThresholdBytes,
+              let compressed = HTTPCompression.compress(response.body, coding: coding, level: WireResponse.compressionLevel),
+              compressed.count < response.body.count
+        else { return }
+        body = compressed
+        contentCoding = coding
+    }
+}
+
+/// The request body's `Content-Encoding`: which coding to undo, and DynamoDB-style errors when it
+/// cannot be undone. DynamoDB itself answers these with a 500 InternalServerError, which the SDKs
+/// retry; Tern answers 400 SerializationException (413 when too large), which they do not.
+enum RequestBodyCoding {
+    /// The one coding the header names, nil for none (or only `identity`).
+    static func coding(of header: String?) throws(DynamoDBError) -> ContentCoding? {
+        guard let header else { return nil }
+        let codings = header.split(separator: ",").map { AcceptEncoding.trimmed($0).lowercased() }
+            .filter { !$0.isEmpty && $0 != "identity" }
+        guard let first = codings.first else { return nil }
+        guard codings.count == 1 else {
+            throw DynamoDBError.serialization("Content-Encoding '\(header)' applies more than one coding; send the body encoded once, with gzip or deflate")
+        }
+        switch first {
+        case "gzip", "x-gzip": return .gzip
+        case "deflate": return .deflate
+        default:
+            throw DynamoDBError.serialization("Content-Encoding '\(first)' is not supported; send gzip or deflate")
+        }
+    }
+
+    /// The decoded body, bounded by `limit` bytes.
+    static func decode(_ body: [UInt8], coding: ContentCoding?, limit: Int) -> Result<[UInt8], DynamoDBError> {
+        guard let coding else { return .success(body) }
+        do {
+            return .success(try HTTPCompression.decompress(body, coding: coding, limit: limit))
+        } catch {
+            switch error {
+            case .tooLarge:
+                return .failure(.requestTooLarge("Request body exceeds the maximum of \(limit) bytes after decompression"))
+            case .malformed(let reason):
+                return .failure(.serialization("The request body is not valid \(coding.headerValue) data: \(reason)"))
+            }
         }
     }
 }

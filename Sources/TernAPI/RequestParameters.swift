@@ -1,18 +1,31 @@
 import TernCore
 
 /// Typed access to the members of a request's JSON object, with DynamoDB's errors:
-/// a member of the wrong JSON type is a SerializationException; a value outside its constraint
+/// a member of the wrong JSON type is a SerializationException worded as DynamoDB words it
+/// (`JSON.mismatchMessage`); a value outside its constraint
 /// is collected as a "N validation errors detected" ValidationException.
 struct RequestParameters {
     let json: JSON
     var constraintErrors: [String] = []
 
     init(_ json: JSON) throws(DynamoDBError) {
+        // The request itself is a structure: an array or scalar in its place is DynamoDB's
+        // "Start of list found where not expected" / "Expected null".
         guard case .object = json else {
-            throw DynamoDBError.serialization("Start of structure or map found where not expected.")
+            throw DynamoDBError.serialization(json.mismatchMessage(expecting: .structure))
         }
         self.json = json
     }
+
+    /// Request members whose model type is a map (every other object-valued member is a
+    /// structure); the two get different SerializationException messages.
+    static let mapMembers: Set<String> = [
+        "Key", "Item", "ExclusiveStartKey", "ExpressionAttributeNames", "ExpressionAttributeValues",
+        "RequestItems", "Expected", "KeyConditions", "QueryFilter", "ScanFilter", "AttributeUpdates",
+    ]
+
+    /// Integer members whose model type is a 64-bit Long (the rest are 32-bit Integers).
+    static let longMembers: Set<String> = ["ReadCapacityUnits", "WriteCapacityUnits"]
 
     func has(_ name: String) -> Bool {
         if let value = json[name], value != .null { return true }
@@ -27,7 +40,7 @@ struct RequestParameters {
     func string(_ name: String) throws(DynamoDBError) -> String? {
         guard let value = value(name) else { return nil }
         guard case .string(let text) = value else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(name) expects a string, found \(value.kindDescription)")
+            throw DynamoDBError.serialization(value.mismatchMessage(expecting: .string))
         }
         return text
     }
@@ -35,7 +48,7 @@ struct RequestParameters {
     func bool(_ name: String) throws(DynamoDBError) -> Bool? {
         guard let value = value(name) else { return nil }
         guard case .bool(let flag) = value else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(name) expects a boolean, found \(value.kindDescription)")
+            throw DynamoDBError.serialization(value.mismatchMessage(expecting: .boolean))
         }
         return flag
     }
@@ -47,7 +60,7 @@ struct RequestParameters {
 
     static func integer(_ value: JSON, name: String) throws(DynamoDBError) -> Int64 {
         guard case .number(let text) = value else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(name) expects a number, found \(value.kindDescription)")
+            throw DynamoDBError.serialization(value.mismatchMessage(expecting: longMembers.contains(name) ? .long : .integer))
         }
         if let exact = Int64(text) { return exact }
         // Fractions are truncated as the Java SDK-based service does; out-of-range values saturate.
@@ -65,7 +78,7 @@ struct RequestParameters {
     func object(_ name: String) throws(DynamoDBError) -> JSON? {
         guard let value = value(name) else { return nil }
         guard case .object = value else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(name) expects a structure or map, found \(value.kindDescription)")
+            throw DynamoDBError.serialization(value.mismatchMessage(expecting: RequestParameters.mapMembers.contains(name) ? .map : .structure))
         }
         return value
     }
@@ -73,7 +86,7 @@ struct RequestParameters {
     func array(_ name: String) throws(DynamoDBError) -> [JSON]? {
         guard let value = value(name) else { return nil }
         guard case .array(let elements) = value else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(name) expects a list, found \(value.kindDescription)")
+            throw DynamoDBError.serialization(value.mismatchMessage(expecting: .list))
         }
         return elements
     }
@@ -83,7 +96,7 @@ struct RequestParameters {
         var map: [String: String] = [:]
         for (key, value) in members {
             guard case .string(let text) = value else {
-                throw DynamoDBError.serialization("Unexpected value type in payload: \(name) values must be strings")
+                throw DynamoDBError.serialization(value.mismatchMessage(expecting: .string))
             }
             map[key] = text
         }

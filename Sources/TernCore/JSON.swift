@@ -64,6 +64,55 @@ public enum JSON: Sendable, Equatable {
     }
 }
 
+/// The type of a member in DynamoDB's request shapes, as its SerializationException messages name it.
+public enum JSONShape: Sendable, Equatable {
+    case string, boolean, integer, long, blob
+    case list, map, structure
+
+    var javaName: String {
+        switch self {
+        case .string: return "String"
+        case .boolean: return "Boolean"
+        case .integer: return "Integer"
+        case .long: return "Long"
+        case .blob: return "Blob"
+        case .list: return "List"
+        case .map: return "Map"
+        case .structure: return "Structure"
+        }
+    }
+}
+
+extension JSON {
+    /// DynamoDB's SerializationException message for this value found where a member of type
+    /// `shape` was expected. The service documents none of these texts; they are the ones it
+    /// returns (collected in docs/compatibility.md): "NUMBER_VALUE cannot be converted to String"
+    /// and "Start of structure or map found where not expected." as the service answers today, the
+    /// others in the same pattern or as it answered them before.
+    public func mismatchMessage(expecting shape: JSONShape) -> String {
+        switch (self, shape) {
+        case (.object, _):
+            return "Start of structure or map found where not expected."
+        case (.array, _):
+            return "Start of list found where not expected"
+        case (_, .list):
+            return "Expected list or null"
+        case (_, .map):
+            return "Expected map or null"
+        case (_, .structure):
+            return "Expected null"
+        case (.number, _):
+            return "NUMBER_VALUE cannot be converted to \(shape.javaName)"
+        case (.string, _):
+            return "STRING_VALUE cannot be converted to \(shape.javaName)"
+        case (.bool, _):
+            return "BOOLEAN_VALUE cannot be converted to \(shape.javaName)"
+        case (.null, _):
+            return "NULL_VALUE cannot be converted to \(shape.javaName)"
+        }
+    }
+}
+
 /// Why a JSON document could not be parsed.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
