@@ -294,12 +294,12 @@ def test_distinct_unicode_keys_are_distinct_items(ddb, table):
 @pytest.mark.parametrize("value,code,phrase", [
     ({"X": "1"}, "SerializationException", "Unknown AttributeValue data type: X"),
     ({"B": "not base64!"}, "SerializationException", "Base64 encoded length is expected a multiple of 4 bytes or contains invalid characters"),
-    ({"S": 5}, "SerializationException", "S expects a string"),
-    ({"N": 5}, "SerializationException", "N expects a string"),
-    ({"BOOL": "true"}, "SerializationException", "BOOL expects a boolean"),
-    ({"SS": "a"}, "SerializationException", "SS expects a list"),
-    ({"M": []}, "SerializationException", "M expects a map"),
-    ("plain", "SerializationException", "expected an AttributeValue structure"),
+    ({"S": 5}, "SerializationException", "NUMBER_VALUE cannot be converted to String"),
+    ({"N": 5}, "SerializationException", "NUMBER_VALUE cannot be converted to String"),
+    ({"BOOL": "true"}, "SerializationException", "STRING_VALUE cannot be converted to Boolean"),
+    ({"SS": "a"}, "SerializationException", "Expected list or null"),
+    ({"M": []}, "SerializationException", "Start of list found where not expected"),
+    ("plain", "SerializationException", "Expected null"),
 ])
 def test_malformed_attribute_values_on_the_wire(server, ddb, table, value, code, phrase):
     response = server.raw("PutItem", {"TableName": table, "Item": {"pk": {"S": "wire"}, "a": value}})

@@ -147,7 +147,7 @@ extension DynamoDBService {
         var tableNames: [String] = []
         for (name, json) in members {
             guard case .array(let requests) = json else {
-                throw DynamoDBError.serialization("Unexpected value type in payload: RequestItems values must be lists of WriteRequests")
+                throw DynamoDBError.serialization(json.mismatchMessage(expecting: .list))
             }
             if requests.isEmpty {
                 throw DynamoDBError.validation("1 validation error detected: Value '[]' at 'requestItems.\(name).member' failed to satisfy constraint: Member must have length greater than or equal to 1")

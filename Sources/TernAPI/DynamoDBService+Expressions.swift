@@ -115,7 +115,7 @@ extension DynamoDBService {
         var names: [String] = []
         for element in attributesToGet {
             guard case .string(let name) = element else {
-                throw DynamoDBError.serialization("Unexpected value type in payload: AttributesToGet expects strings")
+                throw DynamoDBError.serialization(element.mismatchMessage(expecting: .string))
             }
             names.append(name)
         }

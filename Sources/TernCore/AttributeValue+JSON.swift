@@ -11,7 +11,7 @@ extension AttributeValue {
 
     init(json: JSON, depth: Int) throws(DynamoDBError) {
         guard case .object(let members) = json else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: expected an AttributeValue structure, found \(json.kindDescription)")
+            throw DynamoDBError.serialization(json.mismatchMessage(expecting: .structure))
         }
         var decoded: AttributeValue? = nil
         var typeCount = 0
@@ -31,14 +31,14 @@ extension AttributeValue {
 
     static func expectString(_ payload: JSON, type: String) throws(DynamoDBError) -> String {
         guard case .string(let text) = payload else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(type) expects a string, found \(payload.kindDescription)")
+            throw DynamoDBError.serialization(payload.mismatchMessage(expecting: type == "B" || type == "BS" ? .blob : .string))
         }
         return text
     }
 
     static func expectList(_ payload: JSON, type: String) throws(DynamoDBError) -> [JSON] {
         guard case .array(let elements) = payload else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: \(type) expects a list, found \(payload.kindDescription)")
+            throw DynamoDBError.serialization(payload.mismatchMessage(expecting: .list))
         }
         return elements
     }
@@ -61,7 +61,7 @@ extension AttributeValue {
             return .b(try decodeBinary(payload, type: type))
         case "BOOL":
             guard case .bool(let flag) = payload else {
-                throw DynamoDBError.serialization("Unexpected value type in payload: BOOL expects a boolean, found \(payload.kindDescription)")
+                throw DynamoDBError.serialization(payload.mismatchMessage(expecting: .boolean))
             }
             return .bool(flag)
         case "NULL":
@@ -93,7 +93,7 @@ extension AttributeValue {
     static func decodeMap(_ payload: JSON, depth: Int) throws(DynamoDBError) -> AttributeMap {
         try checkDepth(depth)
         guard case .object(let members) = payload else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: M expects a map, found \(payload.kindDescription)")
+            throw DynamoDBError.serialization(payload.mismatchMessage(expecting: .map))
         }
         var map = AttributeMap()
         for (name, value) in members {
@@ -171,7 +171,7 @@ extension AttributeMap {
     /// Decodes a JSON object of attribute values (an Item, a Key, ExpressionAttributeValues).
     public init(json: JSON) throws(DynamoDBError) {
         guard case .object(let members) = json else {
-            throw DynamoDBError.serialization("Unexpected value type in payload: expected a map of AttributeValues, found \(json.kindDescription)")
+            throw DynamoDBError.serialization(json.mismatchMessage(expecting: .map))
         }
         self.init()
         for (name, value) in members {

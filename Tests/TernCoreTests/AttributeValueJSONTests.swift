@@ -58,7 +58,7 @@ final class AttributeValueJSONTests: XCTestCase {
         let map = try AttributeMap(json: try JSON.parse(#"{"z":{"S":"1"},"a":{"N":"2"},"z":{"S":"last"}}"#))
         XCTAssertEqual(map.entries.map(\.name), ["a", "z"])
         XCTAssertEqual(map["z"], .s("last"), "a repeated name keeps its last value")
-        assertDynamoError(serializationException, "Unexpected value type in payload: expected a map of AttributeValues, found list") {
+        assertDynamoError(serializationException, "Start of list found where not expected") {
             try AttributeMap(json: .array([]))
         }
         var writer = JSONWriter()
@@ -92,22 +92,22 @@ final class AttributeValueJSONTests: XCTestCase {
     }
 
     func testWrongShapes() {
-        let p = "Unexpected value type in payload: "
-        assertDynamoError(serializationException, p + "expected an AttributeValue structure, found string") { try decode(#""x""#) }
-        assertDynamoError(serializationException, p + "expected an AttributeValue structure, found list") { try decode("[]") }
-        assertDynamoError(serializationException, p + "expected an AttributeValue structure, found null") { try decode("null") }
-        assertDynamoError(serializationException, p + "S expects a string, found number") { try decode(#"{"S":1}"#) }
-        assertDynamoError(serializationException, p + "N expects a string, found number") { try decode(#"{"N":1}"#) }
-        assertDynamoError(serializationException, p + "B expects a string, found boolean") { try decode(#"{"B":true}"#) }
-        assertDynamoError(serializationException, p + "BOOL expects a boolean, found string") { try decode(#"{"BOOL":"true"}"#) }
-        assertDynamoError(serializationException, p + "M expects a map, found list") { try decode(#"{"M":[]}"#) }
-        assertDynamoError(serializationException, p + "L expects a list, found structure or map") { try decode(#"{"L":{}}"#) }
-        assertDynamoError(serializationException, p + "SS expects a list, found string") { try decode(#"{"SS":"a"}"#) }
-        assertDynamoError(serializationException, p + "SS expects a string, found number") { try decode(#"{"SS":[1]}"#) }
-        assertDynamoError(serializationException, p + "NS expects a string, found number") { try decode(#"{"NS":[1]}"#) }
-        assertDynamoError(serializationException, p + "BS expects a string, found list") { try decode(#"{"BS":[[]]}"#) }
-        assertDynamoError(serializationException, p + "expected an AttributeValue structure, found number") { try decode(#"{"L":[1]}"#) }
-        assertDynamoError(serializationException, p + "expected an AttributeValue structure, found string") { try decode(#"{"M":{"a":"b"}}"#) }
+        // DynamoDB's wording (docs/compatibility.md, "SerializationException wording").
+        assertDynamoError(serializationException, "Expected null") { try decode(#""x""#) }
+        assertDynamoError(serializationException, "Start of list found where not expected") { try decode("[]") }
+        assertDynamoError(serializationException, "Expected null") { try decode("null") }
+        assertDynamoError(serializationException, "NUMBER_VALUE cannot be converted to String") { try decode(#"{"S":1}"#) }
+        assertDynamoError(serializationException, "NUMBER_VALUE cannot be converted to String") { try decode(#"{"N":1}"#) }
+        assertDynamoError(serializationException, "BOOLEAN_VALUE cannot be converted to Blob") { try decode(#"{"B":true}"#) }
+        assertDynamoError(serializationException, "STRING_VALUE cannot be converted to Boolean") { try decode(#"{"BOOL":"true"}"#) }
+        assertDynamoError(serializationException, "Start of list found where not expected") { try decode(#"{"M":[]}"#) }
+        assertDynamoError(serializationException, "Start of structure or map found where not expected.") { try decode(#"{"L":{}}"#) }
+        assertDynamoError(serializationException, "Expected list or null") { try decode(#"{"SS":"a"}"#) }
+        assertDynamoError(serializationException, "NUMBER_VALUE cannot be converted to String") { try decode(#"{"SS":[1]}"#) }
+        assertDynamoError(serializationException, "NUMBER_VALUE cannot be converted to String") { try decode(#"{"NS":[1]}"#) }
+        assertDynamoError(serializationException, "Start of list found where not expected") { try decode(#"{"BS":[[]]}"#) }
+        assertDynamoError(serializationException, "Expected null") { try decode(#"{"L":[1]}"#) }
+        assertDynamoError(serializationException, "Expected null") { try decode(#"{"M":{"a":"b"}}"#) }
         assertDynamoError(serializationException, "Unknown AttributeValue data type: X") { try decode(#"{"X":"a"}"#) }
         assertDynamoError(serializationException, "Unknown AttributeValue data type: s") { try decode(#"{"s":"a"}"#) }
     }
