@@ -34,7 +34,9 @@ public struct Now: Sendable, Equatable {
 /// clock or touches storage; a shell carries the actions out and feeds their results back.
 ///
 /// What it decides:
-/// - **Reads** ask R replicas of the key's preference list and reconcile their versions.
+/// - **Reads** keep no state here: each is its own small machine, `ReadRound`, which asks the
+///   replicas of the key's preference list and answers after R of them, so reads never contend
+///   for the instance that serialises writes.
 /// - **Writes** are read-modify-writes serialised per key: an operation takes the key's lock
 ///   (waiters queue in FIFO order, bounded in number and in time), reads the current version,
 ///   asks the shell to `decide` (conditions, update expressions: API logic), stamps the new
@@ -94,8 +96,6 @@ public struct Coordinator: Sendable {
     }
 
     public enum Event: Sendable {
-        /// A client read of one key.
-        case read(OperationID, key: [UInt8])
         /// A client write of one key of table `tableId` (conditional or not): lock, read, decide, write.
         case update(OperationID, key: [UInt8], tableId: UInt32)
         /// A replica answered a `readReplica`.
@@ -174,7 +174,6 @@ public struct Coordinator: Sendable {
     // MARK: - State
 
     enum Phase: Sendable {
-        case reading(answers: [StoredValue?], failures: Int, lastFailure: ReplicaFailure?)
         case waitingForLock(deadlineMillis: UInt64)
         case readingCurrent
         case deciding(current: StoredValue?)
@@ -212,17 +211,17 @@ public struct Coordinator: Sendable {
     /// Operations waiting for a key lock.
     public var lockWaiterCount: Int { locks.waiterCount }
 
-    /// The replicas of `key`, in preference order. A cluster of one: this node.
+    /// Where keys live; immutable, so reads use it without the instance (see `ReadRound`).
+    public var placement: Placement { Placement(node: node, settings: settings) }
+
     func replicas(for key: [UInt8]) -> [NodeID] {
-        [node]
+        placement.replicas(for: key)
     }
 
     // MARK: - Events
 
     public mutating func handle(_ event: Event, now: Now) -> [Action] {
         switch event {
-        case .read(let id, let key):
-            return startRead(id, key: key)
         case .update(let id, let key, let tableId):
             return startUpdate(id, key: key, tableId: tableId, now: now)
         case .replicaRead(let id, let replica, let result):
@@ -244,34 +243,9 @@ public struct Coordinator: Sendable {
 
     // MARK: Reads
 
-    mutating func startRead(_ id: OperationID, key: [UInt8]) -> [Action] {
-        precondition(operations[id] == nil, "operation \(id) started twice")
-        operations[id] = Operation(key: key, tableId: nil, phase: .reading(answers: [], failures: 0, lastFailure: nil))
-        // Dynamo §4.5: ask every replica of the preference list, answer after the first R.
-        return replicas(for: key).prefix(settings.replicationFactor).map { .readReplica(id, replica: $0, key: key) }
-    }
-
     mutating func replicaRead(_ id: OperationID, replica: NodeID, _ result: ReplicaRead) -> [Action] {
         guard let operation = operations[id] else { return [] }  // a late answer after the reply
         switch operation.phase {
-        case .reading(var answers, var failures, var lastFailure):
-            switch result {
-            case .value(let value): answers.append(value)
-            case .failed(let failure):
-                failures += 1
-                lastFailure = failure
-            }
-            if answers.count >= settings.readQuorum {
-                operations[id] = nil
-                return [.reply(id, .read(Coordinator.newest(answers)))]
-            }
-            let asked = min(settings.replicationFactor, replicas(for: operation.key).count)
-            if failures > asked - settings.readQuorum {
-                operations[id] = nil
-                return [.reply(id, .failed(.quorumNotReached(lastFailure ?? .unavailable("no replica answered"))))]
-            }
-            operations[id]!.phase = .reading(answers: answers, failures: failures, lastFailure: lastFailure)
-            return []
         case .readingCurrent:
             switch result {
             case .value(let current):
@@ -285,11 +259,7 @@ public struct Coordinator: Sendable {
         }
     }
 
-    /// The version a read returns when replicas disagree: a causally newer version wins;
-    /// between concurrent versions, last writer wins by HLC timestamp (DESIGN.md §5).
-    static func newest(_ answers: [StoredValue?]) -> StoredValue? {
-        answers.compactMap { $0 }.reduce(nil) { best, answer in best.map { StoredValue.reconcile($0, answer) } ?? answer }
-    }
+
 
     // MARK: Writes
 

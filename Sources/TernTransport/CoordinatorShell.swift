@@ -44,6 +44,8 @@ public final class CoordinatorShell: Sendable {
     }
 
     let state: Mutex<State>
+    /// Immutable placement: reads use it without taking `state`.
+    let placement: Placement
 
     /// Key of the durable clock ceiling (system key space, table id 0).
     public static let clockCeilingKey = KeyEncoding.tablePrefix(0) + Array("meta/hlc-ceiling".utf8)
@@ -59,7 +61,9 @@ public final class CoordinatorShell: Sendable {
         self.pool = pool
         self.clock = clock
         let ceiling = try storage.get(CoordinatorShell.clockCeilingKey).flatMap(CoordinatorShell.decodeCeiling) ?? 0
-        self.state = Mutex(State(machine: Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)))
+        let machine = Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)
+        self.placement = machine.placement
+        self.state = Mutex(State(machine: machine))
     }
 
     static func decodeCeiling(_ bytes: [UInt8]) -> UInt64? {
@@ -81,38 +85,36 @@ public final class CoordinatorShell: Sendable {
 
     /// The live item under `key`, or nil if absent or deleted.
     public func get(_ table: TableDefinition, _ key: PrimaryKey) async throws -> Item? {
-        let (id, actions) = start { .read($0, key: table.storageKey(key)) }
-        let outcome = try await drive(id, actions, context: OperationContext(blocking: true))
-        guard case .read(let value) = outcome else { preconditionFailure("read \(id) replied \(outcome)") }
-        return value?.item
+        var round = ReadRound(key: table.storageKey(key), placement: placement)
+        for replica in round.replicas {
+            precondition(replica == nodeId, "a cluster of one reads its own replica")
+            if let outcome = round.handle(replica, await readBlocking(round.key)) {
+                return try CoordinatorShell.item(of: outcome)
+            }
+        }
+        preconditionFailure("read of \(round.key) ended without an outcome")
     }
 
     /// The live item under `key` when the replica can answer from memory; `.notCached` otherwise.
     /// Never suspends and never blocks.
     public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey) throws -> CachedItem {
-        let (id, actions) = start { .read($0, key: table.storageKey(key)) }
-        var pending = actions
-        while !pending.isEmpty {
-            var next: [Coordinator.Action] = []
-            for action in pending {
-                switch action {
-                case .readReplica(let op, let replica, let storageKey) where op == id:
-                    let result = readCached(storageKey)
-                    next += feed(.replicaRead(id, replica: replica, result), as: id)
-                case .reply(let op, let outcome) where op == id:
-                    state.withLock { _ = $0.mailboxes.removeValue(forKey: id) }
-                    switch outcome {
-                    case .read(let value): return .item(value?.item)
-                    case .failed(.quorumNotReached(.wouldBlock)): return .notCached
-                    default: try throwFailure(outcome)
-                    }
-                default:
-                    preconditionFailure("unexpected action \(action) for inline read \(id)")
-                }
+        var round = ReadRound(key: table.storageKey(key), placement: placement)
+        for replica in round.replicas {
+            precondition(replica == nodeId, "a cluster of one reads its own replica")
+            if let outcome = round.handle(replica, readCached(round.key)) {
+                if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
+                return .item(try CoordinatorShell.item(of: outcome))
             }
-            pending = next
         }
-        preconditionFailure("inline read \(id) ended without a reply")
+        preconditionFailure("read of \(round.key) ended without an outcome")
+    }
+
+    static func item(of outcome: Coordinator.Outcome) throws -> Item? {
+        guard case .read(let value) = outcome else {
+            try throwFailure(outcome)
+            preconditionFailure("read outcome \(outcome)")
+        }
+        return value?.item
     }
 
     // MARK: - Writes
@@ -134,7 +136,7 @@ public final class CoordinatorShell: Sendable {
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
         let (id, actions) = start { .update($0, key: table.storageKey(key), tableId: table.tableId) }
-        let context = OperationContext(blocking: true, decide: decide)
+        let context = OperationContext(decide: decide)
         let outcome = try await drive(id, actions, context: context)
         switch outcome {
         case .written(let old, let new): return (old?.item, new.item)
@@ -142,7 +144,7 @@ public final class CoordinatorShell: Sendable {
         case .failed(.aborted):
             throw context.decideError.withLock { $0 } ?? DynamoDBError.internalServerError()
         case .read, .failed:
-            try throwFailure(outcome)
+            try CoordinatorShell.throwFailure(outcome)
             preconditionFailure("unreachable")
         }
     }
@@ -201,16 +203,14 @@ public final class CoordinatorShell: Sendable {
 
     // MARK: - Driving operations
 
-    /// What an operation's driver needs besides the instance: whether it may block, and the
-    /// API's decision function.
+    /// What a write's driver needs besides the instance: the API's decision function, and what
+    /// it saw and threw.
     final class OperationContext: Sendable {
-        let blocking: Bool
-        let decide: (@Sendable (Item?) throws -> UpdateDecision)?
+        let decide: @Sendable (Item?) throws -> UpdateDecision
         let current = Mutex<StoredValue?>(nil)
         let decideError = Mutex<(any Error)?>(nil)
 
-        init(blocking: Bool, decide: (@Sendable (Item?) throws -> UpdateDecision)? = nil) {
-            self.blocking = blocking
+        init(decide: @escaping @Sendable (Item?) throws -> UpdateDecision) {
             self.decide = decide
         }
     }
@@ -342,7 +342,7 @@ public final class CoordinatorShell: Sendable {
         switch action {
         case .readReplica(let op, let replica, let key):
             precondition(op == id && replica == nodeId, "read \(op)@\(replica) reached the driver of \(id)")
-            let result = context.blocking ? await readBlocking(key) : readCached(key)
+            let result = await readBlocking(key)
             // Open the mailbox before any event can make another driver produce our actions.
             return feed(.replicaRead(id, replica: replica, result), as: id)
         case .decide(let op, let current):
@@ -377,9 +377,8 @@ public final class CoordinatorShell: Sendable {
     }
 
     func decide(_ current: StoredValue?, context: OperationContext) -> Coordinator.Decision {
-        guard let decide = context.decide else { preconditionFailure("a write without a decision function") }
         do {
-            switch try decide(current?.item) {
+            switch try context.decide(current?.item) {
             case .write(let item): return .write(item)
             case .keep: return .keep
             }
@@ -451,7 +450,7 @@ public final class CoordinatorShell: Sendable {
     }
 
     /// The error a client gets for a failed operation.
-    func throwFailure(_ outcome: Coordinator.Outcome) throws {
+    static func throwFailure(_ outcome: Coordinator.Outcome) throws {
         guard case .failed(let failure) = outcome else { return }
         switch failure {
         case .tableDeleted:

@@ -42,22 +42,25 @@ final class CoordinatorTests: XCTestCase {
         }
     }
 
-    func testReadAsksTheReplicaAndRepliesWithItsVersion() {
-        var c = coordinator()
-        XCTAssertEqual(c.handle(.read(op(1), key: key), now: at), [.readReplica(op(1), replica: "n1", key: key)])
+    func testReadAsksTheReplicaAndAnswersWithItsVersion() {
+        var read = ReadRound(key: key, placement: coordinator().placement)
+        XCTAssertEqual(read.replicas, ["n1"])
         let stored = StoredValue(item: item, timestamp: 7, clock: VectorClock(["n1": 1]))
-        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .value(stored)), now: at), [.reply(op(1), .read(stored))])
-        XCTAssertEqual(c.operationCount, 0)
+        XCTAssertEqual(read.handle("n1", .value(stored)), .read(stored))
+        XCTAssertNil(read.handle("n1", .value(nil)), "a late answer changes nothing")
     }
 
     func testReadThatWouldBlockFailsWithoutQuorum() {
-        var c = coordinator()
-        _ = c.handle(.read(op(1), key: key), now: at)
-        XCTAssertEqual(
-            c.handle(.replicaRead(op(1), replica: "n1", .failed(.wouldBlock)), now: at),
-            [.reply(op(1), .failed(.quorumNotReached(.wouldBlock)))]
-        )
-        XCTAssertEqual(c.operationCount, 0)
+        var read = ReadRound(key: key, placement: coordinator().placement)
+        XCTAssertEqual(read.handle("n1", .failed(.wouldBlock)), .failed(.quorumNotReached(.wouldBlock)))
+    }
+
+    func testReadsTakeTheNewestOfConcurrentAnswers() {
+        let older = StoredValue(item: item, timestamp: hlc(5), clock: VectorClock(["n1": hlc(5)]), writer: "n1")
+        let newer = StoredValue(item: Item([("pk", .s("b"))]), timestamp: hlc(6), clock: VectorClock(["n2": hlc(6)]), writer: "n2")
+        XCTAssertEqual(ReadRound.newest([older, nil, newer])?.item, newer.item)
+        XCTAssertEqual(ReadRound.newest([newer, older])?.item, newer.item)
+        XCTAssertNil(ReadRound.newest([nil]))
     }
 
     func testWriteReadsDecidesWritesAndRepliesAfterTheDurableAck() {
