@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from decimal import Context, Decimal
 from pathlib import Path
 
 import boto3
@@ -425,3 +426,14 @@ def normalize_item(item: dict) -> dict:
         return {kind: payload}
 
     return {k: norm(v) for k, v in item.items()}
+
+
+def number_size(text: str) -> int:
+    """DynamoDB stores base-100 digits paired from the decimal point outwards, plus one byte, plus
+    one for a negative number, 21 at most; zero is 1 byte (Sources/TernCore/ItemSize.swift)."""
+    number = Decimal(text)
+    if number == 0:
+        return 1
+    sign, digits, exponent = number.normalize(Context(prec=60)).as_tuple()
+    pairs = (exponent + len(digits) - 1) // 2 - exponent // 2 + 1
+    return min(21, pairs + 1 + sign)

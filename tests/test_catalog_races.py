@@ -117,7 +117,10 @@ def test_item_writes_racing_delete_table_never_land_after_it(server):
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    # Delete while the writers are busy: once some of their writes were acknowledged.
+    deadline = time.monotonic() + 30
+    while not acknowledged and time.monotonic() < deadline:
+        time.sleep(0.01)
     client.delete_table(TableName=name)
     stop.set()
     for t in threads:

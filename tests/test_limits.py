@@ -1,25 +1,13 @@
 """Every limit and validation error of item writes and reads: the exact error code, HTTP 400,
 the key phrase of the message, and afterwards nothing was written."""
 
-from decimal import Context, Decimal
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import assert_client_error, b64, create_table
+from conftest import assert_client_error, b64, create_table, number_size
 
 MAX_ITEM = 400 * 1024
-
-
-def number_size(text: str) -> int:
-    """DynamoDB stores base-100 digits paired from the decimal point outwards, plus one byte, plus
-    one for a negative number, 21 at most; zero is 1 byte (Sources/TernCore/ItemSize.swift)."""
-    number = Decimal(text)
-    if number == 0:
-        return 1
-    sign, digits, exponent = number.normalize(Context(prec=60)).as_tuple()
-    pairs = (exponent + len(digits) - 1) // 2 - exponent // 2 + 1
-    return min(21, pairs + 1 + sign)
 
 
 def value_size(value: dict) -> int:

@@ -8,12 +8,11 @@ The table is loaded once (module fixture) by 8 threads of BatchWriteItem:
 
 import concurrent.futures
 import math
-from decimal import Context, Decimal
 
 import pytest
 from boto3.dynamodb.conditions import Attr
 
-from conftest import create_table
+from conftest import create_table, number_size
 
 PARTITIONS = [f"p{i:02d}" for i in range(20)]
 BIG = "p19"
@@ -25,17 +24,6 @@ MODULUS = 7
 def make_item(pk: str, sk: int) -> dict:
     fill = ("x" * 1300) if pk == BIG else ("y" * 150)
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}, "grp": {"N": str(sk % MODULUS)}, "payload": {"S": fill}}
-
-
-def number_size(text: str) -> int:
-    """DynamoDB stores base-100 digits paired from the decimal point outwards, plus one byte, plus
-    one for a negative number, 21 at most; zero is 1 byte (Sources/TernCore/ItemSize.swift)."""
-    number = Decimal(text)
-    if number == 0:
-        return 1
-    sign, digits, exponent = number.normalize(Context(prec=60)).as_tuple()
-    pairs = (exponent + len(digits) - 1) // 2 - exponent // 2 + 1
-    return min(21, pairs + 1 + sign)
 
 
 def item_size(item: dict) -> int:

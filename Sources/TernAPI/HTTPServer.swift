@@ -46,19 +46,30 @@ final class ServerState: Sendable {
     let connections = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     let requestSequence = Atomic<UInt64>(0)
-    let requestIdPrefix: String
+    let requestIdPrefix: [UInt8]
+    static let base36: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
 
     init() {
         var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        requestIdPrefix = String((0..<20).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+        requestIdPrefix = (0..<20).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
     }
 
-    /// A unique request id in DynamoDB's shape (52 upper-case alphanumerics).
+    /// A unique request id in DynamoDB's shape (52 upper-case alphanumerics): a random prefix of
+    /// 20 and a sequence number in 32 base-36 digits, written straight into the string's storage
+    /// (this runs on every response).
     func nextRequestId() -> String {
         let sequence = requestSequence.wrappingAdd(1, ordering: .relaxed).newValue
-        let digits = String(sequence, radix: 36, uppercase: true)
-        return requestIdPrefix + String(repeating: "0", count: max(0, 32 - digits.count)) + digits
+        let prefix = requestIdPrefix
+        return String(unsafeUninitializedCapacity: 52) { buffer in
+            for index in 0..<20 { buffer[index] = prefix[index] }
+            var rest = sequence
+            for index in stride(from: 51, through: 20, by: -1) {
+                buffer[index] = ServerState.base36[Int(rest % 36)]
+                rest /= 36
+            }
+            return 52
+        }
     }
 }
 
@@ -107,7 +118,7 @@ public final class HTTPServer: Service, Sendable {
         let handlerFactory: @Sendable (any EventLoop) -> HTTPHandler = { [service, verifier, logger] loop in
             HTTPHandler(
                 service: service, verifier: verifier, state: state, maxBodyBytes: configuration.maxBodyBytes,
-                dateCache: dateCaches.cache(for: loop), logger: logger
+                dateCache: dateCaches.cache(for: loop), executor: EventLoopTaskExecutor(loop), logger: logger
             )
         }
         return try await ServerBootstrap(group: group)
@@ -150,12 +161,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     let state: ServerState
     let maxBodyBytes: Int
     let dateCache: HTTPDateCache
+    let executor: EventLoopTaskExecutor
     let logger: Logger
     var head: HTTPRequestHead?
     var body: ByteBuffer?
     var bodyTooLarge = false
 
-    init(service: DynamoDBService, verifier: SigV4Verifier, state: ServerState, maxBodyBytes: Int, dateCache: HTTPDateCache, logger: Logger) {
+    init(
+        service: DynamoDBService, verifier: SigV4Verifier, state: ServerState, maxBodyBytes: Int, dateCache: HTTPDateCache,
+        executor: EventLoopTaskExecutor, logger: Logger
+    ) {
+        self.executor = executor
         self.service = service
         self.verifier = verifier
         self.state = state
@@ -309,13 +325,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let maxBodyBytes = self.maxBodyBytes
         state.inFlight.wrappingAdd(1, ordering: .relaxed)
         let promise = context.eventLoop.makePromise(of: WireResponse.self)
-        promise.completeWithTask {
+        @Sendable func run() async {
             let response: APIResponse
             switch RequestBodyCoding.decode(body, coding: coding, limit: maxBodyBytes) {
             case .success(let decoded): response = await service.handle(target: target, body: decoded, host: host)
             case .failure(let error): response = .error(error)
             }
-            return WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding)
+            promise.succeed(WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding))
+        }
+        // The request's task runs on this connection's event loop (see EventLoopTaskExecutor),
+        // except when a compressed body must be inflated first.
+        if coding == nil {
+            Task(executorPreference: executor) { await run() }
+        } else {
+            Task { await run() }
         }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { wire in

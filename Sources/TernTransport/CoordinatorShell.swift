@@ -32,7 +32,6 @@ public final class CoordinatorShell: Sendable {
 
     struct State: Sendable {
         var machine: Coordinator
-        var nextOperation: UInt64 = 1
         var mailboxes: [OperationID: Mailbox] = [:]
         var drainWaiters: [UInt32: [CheckedContinuation<Void, Never>]] = [:]
         var drained: Set<UInt32> = []
@@ -44,6 +43,7 @@ public final class CoordinatorShell: Sendable {
     }
 
     let state: Mutex<State>
+    let nextOperation = Atomic<UInt64>(0)
     /// Immutable placement: reads use it without taking `state`.
     let placement: Placement
 
@@ -217,16 +217,16 @@ public final class CoordinatorShell: Sendable {
 
     /// Allocates an operation, opens its mailbox and feeds its first event.
     func start(_ event: (OperationID) -> Coordinator.Event) -> (OperationID, [Coordinator.Action]) {
-        let id = state.withLock { state -> OperationID in
-            let id = OperationID(state.nextOperation)
-            state.nextOperation += 1
+        let id = OperationID(nextOperation.add(1, ordering: .relaxed).newValue)
+        let now = clock()
+        let actions = withState(as: id) { state in
             // Every operation has a mailbox from its start to its reply, so actions another
             // task's event produces for it (a lock handed over, a ceiling made durable, a
             // deadline) are never lost, whether or not its driver is parked yet.
             state.mailboxes[id] = .pending([])
-            return id
+            return state.machine.handle(event(id), now: now)
         }
-        return (id, feed(event(id), as: id))
+        return (id, actions)
     }
 
     /// Feeds an event; returns the actions of `owner` and those of no operation. Actions of
@@ -253,6 +253,12 @@ public final class CoordinatorShell: Sendable {
         wakeups: inout [(CheckedContinuation<[Coordinator.Action], Never>, [Coordinator.Action])],
         drainWakeups: inout [CheckedContinuation<Void, Never>]
     ) -> [Coordinator.Action] {
+        // The common case: every action is the caller's own (or nobody's): nothing to route.
+        let foreign = actions.contains { action in
+            if case .tableDrained = action { return true }
+            return CoordinatorShell.owner(of: action).map { $0 != owner } ?? false
+        }
+        guard foreign else { return actions }
         var kept: [Coordinator.Action] = []
         var delivered: [OperationID: [Coordinator.Action]] = [:]
         for action in actions {
