@@ -227,7 +227,7 @@ extension DynamoDBService {
     /// Errors that mean "try again later" rather than "this request is wrong".
     static func isRetryableLoadError(_ error: any Error) -> Bool {
         if let error = error as? StorageError { return error.isOverloaded }
-        if let error = error as? DynamoDBError { return error.type.hasSuffix("ThrottlingException") }
+        if let error = error as? DynamoDBError { return error.code == "ThrottlingException" }
         return false
     }
 
@@ -236,13 +236,6 @@ extension DynamoDBService {
         if let item = mutation.item {
             return .object([("PutRequest", .object([("Item", keyJSON(item))]))])
         }
-        return .object([("DeleteRequest", .object([("Key", keyJSON(mutation.table.keyMap(of: DynamoDBService.keyItem(mutation))))]))])
-    }
-
-    static func keyItem(_ mutation: ItemMutation) -> Item {
-        var key = Item()
-        key[mutation.table.partitionKey.name] = mutation.key.partition
-        if let sortKey = mutation.table.sortKey, let value = mutation.key.sort { key[sortKey.name] = value }
-        return key
+        return .object([("DeleteRequest", .object([("Key", keyJSON(mutation.table.keyMap(of: mutation.key)))]))])
     }
 }

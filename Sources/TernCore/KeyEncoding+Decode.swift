@@ -50,6 +50,12 @@ extension KeyEncoding {
         public var description: String { "malformed storage key: \(reason) at byte \(offset)" }
     }
 
+    /// The table id a storage key starts with; nil for a key shorter than a table id.
+    public static func tableId(ofKey key: [UInt8]) -> UInt32? {
+        guard key.count >= tableIdBytes else { return nil }
+        return key[0..<tableIdBytes].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
     /// A decoded item key: `tableId · token · partition · [sort]`.
     public typealias DecodedItemKey = (tableId: UInt32, token: UInt64, partition: AttributeValue, sort: AttributeValue?)
 

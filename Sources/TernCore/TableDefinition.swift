@@ -172,7 +172,11 @@ public struct TableDefinition: Sendable, Equatable {
 
     /// The `Key` map (as `keyMap(of:)` builds it) of the item stored under `storageKey`.
     public func keyMap(fromStorageKey storageKey: [UInt8]) throws(KeyEncoding.DecodeError) -> Item {
-        let key = try primaryKey(fromStorageKey: storageKey)
+        keyMap(of: try primaryKey(fromStorageKey: storageKey))
+    }
+
+    /// `key` as a `Key` map with this table's attribute names.
+    public func keyMap(of key: PrimaryKey) -> Item {
         var map = Item()
         map[partitionKey.name] = key.partition
         if let sortKey, let sort = key.sort { map[sortKey.name] = sort }

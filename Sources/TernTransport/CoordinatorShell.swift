@@ -67,12 +67,15 @@ public final class CoordinatorShell: Sendable {
     }
 
     static func decodeCeiling(_ bytes: [UInt8]) -> UInt64? {
-        guard bytes.count == 8 else { return nil }
-        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+        var reader = ByteReader(bytes)
+        guard let ceiling = try? reader.uint64BigEndian(), reader.isAtEnd else { return nil }
+        return ceiling
     }
 
     static func encodeCeiling(_ ceiling: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: ceiling >> (56 - 8 * UInt64($0))) }
+        var writer = ByteWriter()
+        writer.uint64BigEndian(ceiling)
+        return writer.bytes
     }
 
     // MARK: - Reads
@@ -136,13 +139,13 @@ public final class CoordinatorShell: Sendable {
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
         let (id, actions) = start { .update($0, key: table.storageKey(key), tableId: table.tableId) }
-        let context = OperationContext(decide: decide)
-        let outcome = try await drive(id, actions, context: context)
+        var context = WriteContext(decide: decide)
+        let outcome = await drive(id, actions, context: &context)
         switch outcome {
         case .written(let old, let new): return (old?.item, new.item)
         case .unchanged(let current): return (current?.item, current?.item)
         case .failed(.aborted):
-            throw context.decideError.withLock { $0 } ?? DynamoDBError.internalServerError()
+            throw context.decideError ?? DynamoDBError.internalServerError()
         case .read, .failed:
             try CoordinatorShell.throwFailure(outcome)
             preconditionFailure("unreachable")
@@ -203,12 +206,13 @@ public final class CoordinatorShell: Sendable {
 
     // MARK: - Driving operations
 
-    /// What a write's driver needs besides the instance: the API's decision function, and what
-    /// it saw and threw.
-    final class OperationContext: Sendable {
+    /// What a write's driver keeps besides the instance: the API's decision function, the
+    /// version it decided on (the statistics delta is taken against it) and what it threw. Owned
+    /// by the one task that drives the write.
+    struct WriteContext {
         let decide: @Sendable (Item?) throws -> UpdateDecision
-        let current = Mutex<StoredValue?>(nil)
-        let decideError = Mutex<(any Error)?>(nil)
+        var current: StoredValue?
+        var decideError: (any Error)?
 
         init(decide: @escaping @Sendable (Item?) throws -> UpdateDecision) {
             self.decide = decide
@@ -300,7 +304,7 @@ public final class CoordinatorShell: Sendable {
     /// Carries out `id`'s actions until its reply. Actions of other operations that appear on
     /// the way belong to their own drivers (delivered through mailboxes); ceilings are persisted
     /// by whichever driver sees the request.
-    func drive(_ id: OperationID, _ initial: [Coordinator.Action], context: OperationContext) async throws -> Coordinator.Outcome {
+    func drive(_ id: OperationID, _ initial: [Coordinator.Action], context: inout WriteContext) async -> Coordinator.Outcome {
         var pending = initial
         while true {
             var reply: Coordinator.Outcome?
@@ -310,7 +314,7 @@ public final class CoordinatorShell: Sendable {
                     precondition(op == id, "reply for \(op) reached the driver of \(id)")
                     reply = outcome
                 } else {
-                    next += await carryOut(action, for: id, context: context)
+                    next += await carryOut(action, for: id, context: &context)
                 }
             }
             if let reply {
@@ -344,7 +348,7 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func carryOut(_ action: Coordinator.Action, for id: OperationID, context: OperationContext) async -> [Coordinator.Action] {
+    func carryOut(_ action: Coordinator.Action, for id: OperationID, context: inout WriteContext) async -> [Coordinator.Action] {
         switch action {
         case .readReplica(let op, let replica, let key):
             precondition(op == id && replica == nodeId, "read \(op)@\(replica) reached the driver of \(id)")
@@ -353,12 +357,11 @@ public final class CoordinatorShell: Sendable {
             return feed(.replicaRead(id, replica: replica, result), as: id)
         case .decide(let op, let current):
             precondition(op == id, "decision of \(op) reached the driver of \(id)")
-            context.current.withLock { $0 = current }
-            return feed(.decided(id, decide(current, context: context)), as: id)
+            context.current = current
+            return feed(.decided(id, decide(current, context: &context)), as: id)
         case .writeReplica(let op, let replica, let key, let value):
             precondition(op == id && replica == nodeId, "write \(op)@\(replica) reached the driver of \(id)")
-            let previous = context.current.withLock { $0 }
-            let failure = await writeLocal(key: key, value: value, previous: previous)
+            let failure = await writeLocal(key: key, value: value, previous: context.current)
             return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)
@@ -382,14 +385,14 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func decide(_ current: StoredValue?, context: OperationContext) -> Coordinator.Decision {
+    func decide(_ current: StoredValue?, context: inout WriteContext) -> Coordinator.Decision {
         do {
             switch try context.decide(current?.item) {
             case .write(let item): return .write(item)
             case .keep: return .keep
             }
         } catch {
-            context.decideError.withLock { $0 = error }
+            context.decideError = error
             return .abort
         }
     }

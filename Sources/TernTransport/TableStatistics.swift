@@ -18,8 +18,7 @@ public enum TableStatistics {
     static func record(in batch: inout WriteBatch, key storageKey: [UInt8], old: Item?, new: Item?) {
         let count = Int64(new == nil ? 0 : 1) - Int64(old == nil ? 0 : 1)
         let bytes = Int64(new.map(ItemSize.of) ?? 0) - Int64(old.map(ItemSize.of) ?? 0)
-        guard count != 0 || bytes != 0 else { return }
-        let tableId = storageKey.prefix(KeyEncoding.tableIdBytes).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard count != 0 || bytes != 0, let tableId = KeyEncoding.tableId(ofKey: storageKey) else { return }
         batch.addCounters(key(tableId: tableId), [count, bytes])
     }
 

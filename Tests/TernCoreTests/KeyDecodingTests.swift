@@ -74,6 +74,13 @@ final class KeyDecodingTests: XCTestCase {
         chosenStrings.map { .s($0) } + chosenBinaries.map { .b($0) } + chosenNumbers.map { .n(num($0)) }
     }
 
+    func testTableIdIsReadFromTheFirstFourBytes() {
+        for id: UInt32 in [0, 1, 7, 0xA1B2_C3D4, .max] {
+            XCTAssertEqual(KeyEncoding.tableId(ofKey: KeyEncoding.tablePrefix(id) + [9, 9]), id)
+        }
+        XCTAssertNil(KeyEncoding.tableId(ofKey: [0, 0, 1]), "shorter than a table id")
+    }
+
     func testComponentRoundTripOfChosenValues() throws {
         for value in KeyDecodingTests.chosenValues {
             let bytes = encode(value)

@@ -110,7 +110,7 @@ final class CatalogStormTests: XCTestCase {
         let entries = try reopened.storage.scan(start: KeyEncoding.tablePrefix(1), end: [0xFF], reverse: false, limit: Int.max)
         var counts: [UInt32: Int] = [:]
         for entry in entries {
-            let tableId = entry.key.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let tableId = try XCTUnwrap(KeyEncoding.tableId(ofKey: entry.key))
             XCTAssertTrue(liveIds.contains(tableId), "orphaned item of table id \(tableId)")
             guard let item = try StoredValue.decode(entry.value).item else { continue }
             XCTAssertEqual(item["incarnation"], .n(DynamoNumber(Int(tableId))), "foreign item in table id \(tableId)")
