@@ -37,16 +37,20 @@ struct CeilingClock: Sendable, Equatable {
             return .mustWait(persist: requestCeiling(wallMillis: wallMillis))
         }
         hlc = next
-        let halfWindow = (windowMillis / 2) << 16
-        let runningLow = durableCeiling - timestamp <= halfWindow
-        return .timestamp(timestamp, persist: runningLow ? requestCeiling(wallMillis: wallMillis) : nil)
+        return .timestamp(timestamp, persist: renewalIfRunningLow(wallMillis: wallMillis))
     }
 
     /// Moves the clock past a timestamp seen elsewhere; may ask for a new ceiling.
     mutating func observe(_ remote: UInt64, wallMillis: UInt64) -> UInt64? {
         _ = hlc.observe(remote, physicalMillis: wallMillis)
+        return renewalIfRunningLow(wallMillis: wallMillis)
+    }
+
+    /// A new ceiling when the clock has passed the durable ceiling or is within half a window of it.
+    private mutating func renewalIfRunningLow(wallMillis: UInt64) -> UInt64? {
         let halfWindow = (windowMillis / 2) << 16
-        return hlc.last >= durableCeiling || durableCeiling - hlc.last <= halfWindow ? requestCeiling(wallMillis: wallMillis) : nil
+        let runningLow = hlc.last >= durableCeiling || durableCeiling - hlc.last <= halfWindow
+        return runningLow ? requestCeiling(wallMillis: wallMillis) : nil
     }
 
     /// The shell reports a ceiling write; writes waiting for it tick again afterwards.

@@ -183,8 +183,8 @@ public struct Coordinator: Sendable {
 
     struct Operation: Sendable {
         var key: [UInt8]
-        /// Set for writes: the table whose in-flight count this operation holds.
-        var tableId: UInt32?
+        /// The table whose in-flight count this write holds (see fences).
+        var tableId: UInt32
         var phase: Phase
     }
 
@@ -333,9 +333,9 @@ public struct Coordinator: Sendable {
                 actions += finishWrite(id, .failed(.clockUnavailable))
                 continue
             }
-            let next = stamp(id, current: current, item: item, now: now)
-            // `stamp` asks for a ceiling only when none is in flight; one request is enough.
-            actions += next.filter { if case .persistClockCeiling = $0 { return !actions.contains($0) } else { return true } }
+            // The clock asks for a ceiling only when none is in flight, so at most one of these
+            // stamps carries a request.
+            actions += stamp(id, current: current, item: item, now: now)
         }
         return actions
     }
@@ -374,9 +374,7 @@ public struct Coordinator: Sendable {
             operations[next]!.phase = .readingCurrent
             actions += readCurrent(next, key: operation.key)
         }
-        if let tableId = operation.tableId {
-            actions += writeFinished(tableId: tableId)
-        }
+        actions += writeFinished(tableId: operation.tableId)
         return actions
     }
 
