@@ -104,3 +104,56 @@ final class DynamoDBServiceTests: XCTestCase {
         XCTAssertEqual(backward.json["Items"]?.arrayValue?.compactMap { $0["sk"]?["N"]?.stringValue }, ["10", "7", "5", "0", "-3"])
     }
 }
+
+/// BatchWriteItem writes items one by one: an item refused for load comes back in
+/// UnprocessedItems, exactly as sent, and the others are written.
+final class BatchWriteUnprocessedTests: XCTestCase {
+    /// Refuses (as a full commit queue does) every batch that writes an item key containing "busy".
+    final class RefusingStorage: StorageEngine, @unchecked Sendable {
+        let inner = InMemoryStorage()
+        func get(_ key: [UInt8]) throws -> [UInt8]? { try inner.get(key) }
+        func scan(start: [UInt8], end: [UInt8], reverse: Bool, limit: Int) throws -> [KeyValue] {
+            try inner.scan(start: start, end: end, reverse: reverse, limit: limit)
+        }
+        func close() throws { try inner.close() }
+        func write(_ batch: WriteBatch) async throws {
+            let busy = Array("busy".utf8)
+            for case .put(let key, _) in batch.operations where key.count >= busy.count {
+                for start in 0...(key.count - busy.count) where Array(key[start..<start + busy.count]) == busy {
+                    throw StorageError.overloaded
+                }
+            }
+            try await inner.write(batch)
+        }
+    }
+
+    func testAnItemRefusedForLoadComesBackInUnprocessedItems() async throws {
+        let storage = RefusingStorage()
+        let coordinator = try CoordinatorShell(
+            nodeId: "t1", storage: storage, pool: BlockingPool(settings: .init(threads: 1, queueCapacity: 8)),
+            clock: { Now(wallMillis: 1_000, monotonicMillis: 1_000) }
+        )
+        let service = DynamoDBService(
+            catalog: try Catalog(storage: storage, coordinator: coordinator), coordinator: coordinator,
+            now: { 1_700_000_000 }, logger: Logger(label: "test")
+        )
+        func call(_ operation: String, _ body: String) async -> (status: Int, json: JSON) {
+            let response = await service.handle(target: "DynamoDB_20120810.\(operation)", body: Array(body.utf8), host: nil)
+            return (response.status, (try? JSON.parse(response.body)) ?? .null)
+        }
+        let created = await call("CreateTable", #"{"TableName":"things","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}"#)
+        XCTAssertEqual(created.status, 200)
+        let batch = await call("BatchWriteItem", #"{"RequestItems":{"things":[{"PutRequest":{"Item":{"pk":{"S":"ok-1"}}}},{"PutRequest":{"Item":{"pk":{"S":"busy"},"v":{"N":"7"}}}},{"PutRequest":{"Item":{"pk":{"S":"ok-2"}}}}]}}"#)
+        XCTAssertEqual(batch.status, 200)
+        XCTAssertEqual(
+            batch.json["UnprocessedItems"],
+            .object([("things", .array([.object([("PutRequest", .object([("Item", .object([("pk", .object([("S", .string("busy"))])), ("v", .object([("N", .string("7"))]))]))]))])]))])
+        )
+        for key in ["ok-1", "ok-2"] {
+            let get = await call("GetItem", #"{"TableName":"things","Key":{"pk":{"S":"\#(key)"}}}"#)
+            XCTAssertEqual(get.json["Item"]?["pk"], .object([("S", .string(key))]))
+        }
+        let missing = await call("GetItem", #"{"TableName":"things","Key":{"pk":{"S":"busy"}}}"#)
+        XCTAssertNil(missing.json["Item"])
+    }
+}
