@@ -90,6 +90,39 @@ final class DynamoDBServiceTests: XCTestCase {
         XCTAssertEqual(get.json["Item"]?["n"], .object([("N", .string("200"))]))
     }
 
+    /// A Scan over more tombstones than one page may walk stops with a LastEvaluatedKey decoded
+    /// from the last tombstone's storage key, and the next page resumes after it.
+    func testScanOverManyTombstonesPagesOnTheTombstoneBound() async throws {
+        await createTable()
+        let deleted = CoordinatorShell.tombstonesPerPageMax + 50
+        let service = self.service!
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for i in stride(from: worker, to: deleted, by: 8) {
+                        _ = await service.handle(target: "DynamoDB_20120810.DeleteItem", body: Array(#"{"TableName":"things","Key":{"pk":{"S":"gone-\#(i)"}}}"#.utf8), host: nil)
+                    }
+                }
+            }
+        }
+        _ = await call("PutItem", #"{"TableName":"things","Item":{"pk":{"S":"alive"}}}"#)
+        var startKey: JSON? = nil
+        var pages = 0
+        var items: [String] = []
+        repeat {
+            let start = startKey.map { #","ExclusiveStartKey":"# + String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
+            let page = await call("Scan", #"{"TableName":"things"\#(start)}"#)
+            XCTAssertEqual(page.status, 200, "\(page.json)")
+            items += page.json["Items"]?.arrayValue?.compactMap { $0["pk"]?["S"]?.stringValue } ?? []
+            startKey = page.json["LastEvaluatedKey"]
+            if let key = startKey { XCTAssertNotNil(key["pk"]?["S"]?.stringValue, "a key decoded from a tombstone: \(key)") }
+            pages += 1
+        } while startKey != nil && pages < 10
+        XCTAssertEqual(items, ["alive"])
+        XCTAssertGreaterThanOrEqual(pages, 2, "the first page stops at the tombstone bound")
+        XCTAssertLessThan(pages, 10)
+    }
+
     func testQueryReturnsOnePartitionInSortOrderAndPages() async {
         await createTable("ranged", sortKey: true)
         for sk in [5, -3, 10, 0, 7] {
