@@ -47,16 +47,12 @@ public final class TernNode: Sendable {
         ])
     }
 
-    static func wallClockMillis() -> UInt64 {
-        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-    }
-
     /// The coordinator's clocks: wall time for HLC timestamps, monotonic time for deadlines.
     static func now() -> Now {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         let monotonic = UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
-        return Now(wallMillis: wallClockMillis(), monotonicMillis: monotonic)
+        return Now(wallMillis: RocksDBStorage.wallClockMillis(), monotonicMillis: monotonic)
     }
 
     static func openStorage(_ configuration: NodeConfiguration, logger: Logger) throws -> any StorageEngine {
