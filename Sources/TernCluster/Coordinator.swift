@@ -48,9 +48,13 @@ public struct Now: Sendable, Equatable {
 /// - **The HLC** never issues a timestamp above the last durable clock ceiling, so a restart
 ///   (even with a wall clock stepped back) resumes above every timestamp ever stored.
 ///
-/// Today the preference list of every key is this node alone (N = R = W = 1); the next issue
-/// replaces `replicas(for:)` with the partition map without changing the shape of events and
-/// actions.
+/// - **Replicas**: every write carries a `ReplicaPlan` (the key's preference list and fallbacks
+///   from the partition map, W and R). Before deciding, a write reads N − W + 1 replicas, so it
+///   sees every acknowledged write; it sends the new version to the N replicas, a replica that is
+///   down or fails is replaced by the next fallback with a hint for it (sloppy quorum, Dynamo
+///   §4.6), and the write is acknowledged after W durable acknowledgements.
+/// - **Applies**: a version another coordinator sends to this node's replica is reconciled with
+///   the one held, under the same key lock, and stored only if it is not dominated (§4.4).
 public struct Coordinator: Sendable {
     public struct Settings: Sendable, Equatable {
         /// N: replicas of every key.
@@ -67,11 +71,15 @@ public struct Coordinator: Sendable {
         public var lockWaitMillis: UInt64
         /// How far ahead of the wall clock a persisted clock ceiling is set.
         public var clockCeilingWindowMillis: UInt64
+        /// How long a write waits for its replicas (reads before the write, then the W
+        /// acknowledgements) before it fails, retryable; the transport's own deadlines normally
+        /// answer first, this bounds the operation whatever the shell does.
+        public var replicaTimeoutMillis: UInt64
 
         public init(
             replicationFactor: Int = 1, writeQuorum: Int = 1, readQuorum: Int = 1,
             lockWaitersPerKeyMax: Int = 64, lockWaitersMax: Int = 4096, lockWaitMillis: UInt64 = 2_000,
-            clockCeilingWindowMillis: UInt64 = 10_000
+            clockCeilingWindowMillis: UInt64 = 10_000, replicaTimeoutMillis: UInt64 = 5_000
         ) {
             self.replicationFactor = replicationFactor
             self.writeQuorum = writeQuorum
@@ -80,24 +88,32 @@ public struct Coordinator: Sendable {
             self.lockWaitersMax = lockWaitersMax
             self.lockWaitMillis = lockWaitMillis
             self.clockCeilingWindowMillis = clockCeilingWindowMillis
+            self.replicaTimeoutMillis = replicaTimeoutMillis
         }
 
-        /// Today a node is a cluster of one: N = R = W = 1 is the only valid placement.
+        /// N at least 1; W and R between 1 and N.
         public func validate() throws(ConfigurationError) {
-            guard replicationFactor == 1, writeQuorum == 1, readQuorum == 1 else {
-                throw ConfigurationError("a single node replicates with N = R = W = 1 (got N=\(replicationFactor) R=\(readQuorum) W=\(writeQuorum))")
+            guard (1...16).contains(replicationFactor) else {
+                throw ConfigurationError("replication factor N must be between 1 and 16 (got \(replicationFactor))")
+            }
+            guard (1...replicationFactor).contains(writeQuorum), (1...replicationFactor).contains(readQuorum) else {
+                throw ConfigurationError("write quorum W and read quorum R must be between 1 and N = \(replicationFactor) (got W=\(writeQuorum) R=\(readQuorum))")
             }
             guard lockWaitersPerKeyMax >= 1, lockWaitersMax >= lockWaitersPerKeyMax else {
                 throw ConfigurationError("lock waiter bounds must be at least 1, and the total at least the per-key bound")
             }
             guard lockWaitMillis >= 1 else { throw ConfigurationError("lock wait must be at least 1 ms") }
             guard clockCeilingWindowMillis >= 100 else { throw ConfigurationError("clock ceiling window must be at least 100 ms") }
+            guard replicaTimeoutMillis >= 1 else { throw ConfigurationError("replica timeout must be at least 1 ms") }
         }
     }
 
     public enum Event: Sendable {
-        /// A client write of one key of table `tableId` (conditional or not): lock, read, decide, write.
-        case update(OperationID, key: [UInt8], tableId: UInt32)
+        /// A client write of one key of table `tableId` (conditional or not): lock, read, decide,
+        /// write. `plan` nil: this node alone (a cluster of one).
+        case update(OperationID, key: [UInt8], tableId: UInt32, plan: ReplicaPlan? = nil)
+        /// A version another coordinator (or a hint) sends to this node's replica of `key`.
+        case apply(OperationID, key: [UInt8], tableId: UInt32, value: StoredValue)
         /// A replica answered a `readReplica`.
         case replicaRead(OperationID, replica: NodeID, ReplicaRead)
         /// The shell's answer to `decide`.
@@ -106,11 +122,14 @@ public struct Coordinator: Sendable {
         case replicaWrote(OperationID, replica: NodeID, failure: ReplicaFailure?)
         /// The ceiling asked for by `persistClockCeiling` is durable (or failed to be).
         case clockCeilingPersisted(UInt64, succeeded: Bool)
-        /// A timestamp seen on another node's version (peers; the next issue).
+        /// A timestamp seen on another node's version.
         case observeTimestamp(UInt64)
+        /// Whether the shell can reach a node now (its breaker is closed, its connection up).
+        /// Writes skip unreachable replicas at once instead of waiting for them.
+        case reachability(NodeID, reachable: Bool)
         /// DeleteTable: refuse new writes of the table; report `tableDrained` when none is left.
         case fenceTable(UInt32)
-        /// Time passed: expire lock waiters whose deadline is over.
+        /// Time passed: expire lock waiters and replica waits whose deadline is over.
         case tick
     }
 
@@ -133,7 +152,7 @@ public struct Coordinator: Sendable {
         case wouldBlock
         /// The replica's queues are full.
         case overloaded
-        /// Anything else: unreachable, closed, an I/O error.
+        /// Anything else: unreachable, closed, timed out, an I/O error.
         case unavailable(String)
     }
 
@@ -163,7 +182,9 @@ public struct Coordinator: Sendable {
         case readReplica(OperationID, replica: NodeID, key: [UInt8])
         /// Ask the API what to write, given the current version (nil: never written).
         case decide(OperationID, current: StoredValue?)
-        case writeReplica(OperationID, replica: NodeID, key: [UInt8], value: StoredValue)
+        /// Make `value` durable on `replica`: in its data when `hintFor` is nil, otherwise as a
+        /// hint the replica keeps for `hintFor` and delivers when that node is back (Dynamo §4.6).
+        case writeReplica(OperationID, replica: NodeID, key: [UInt8], value: StoredValue, hintFor: NodeID?)
         /// Make `ceiling` durable (system key space) and report `clockCeilingPersisted`.
         case persistClockCeiling(UInt64)
         case reply(OperationID, Outcome)
@@ -175,17 +196,52 @@ public struct Coordinator: Sendable {
 
     enum Phase: Sendable {
         case waitingForLock(deadlineMillis: UInt64)
-        case readingCurrent
+        case readingCurrent(CurrentRead)
         case deciding(current: StoredValue?)
         case waitingForClock(current: StoredValue?, item: Item?)
-        case writing(old: StoredValue?, new: StoredValue, acks: Int, failures: Int)
+        case writing(WriteRound)
+        /// An apply reads this node's version to reconcile `incoming` with it.
+        case applying(incoming: StoredValue)
+    }
+
+    /// The replicas a write reads before it decides, and what they answered.
+    struct CurrentRead: Sendable {
+        var asked: [NodeID]
+        var answers: [StoredValue?] = []
+        var failures = 0
+        var needed: Int
+        var lastFailure: ReplicaFailure?
+    }
+
+    /// One target of a write: a replica of the preference list, or a fallback holding a hint for one.
+    struct WriteTarget: Sendable, Equatable {
+        var replica: NodeID
+        var hintFor: NodeID?
+        var answered = false
+    }
+
+    /// A version on its way to the replicas.
+    struct WriteRound: Sendable {
+        var old: StoredValue?
+        var new: StoredValue
+        var targets: [WriteTarget] = []
+        var acks = 0
+        var failures = 0
+        var lastFailure: ReplicaFailure?
+        /// Fallbacks not used yet, in ring order.
+        var spareFallbacks: [NodeID]
     }
 
     struct Operation: Sendable {
         var key: [UInt8]
         /// The table whose in-flight count this write holds (see fences).
         var tableId: UInt32
+        var plan: ReplicaPlan
         var phase: Phase
+        /// When waiting for replicas must end (reads before the write, acknowledgements).
+        var replicaDeadlineMillis: UInt64 = .max
+        /// For an apply: the version to reconcile once the key's lock is granted.
+        var pendingApply: StoredValue?
     }
 
     public let node: NodeID
@@ -196,6 +252,11 @@ public struct Coordinator: Sendable {
     var writesInFlight: [UInt32: Int] = [:]
     var drainsAwaited: Set<UInt32> = []
     var clock: CeilingClock
+    /// Nodes the shell reported unreachable; bounded by the cluster's members.
+    var unreachable: Set<NodeID> = []
+    /// The time of the event being handled, for work that an event of another operation starts
+    /// (a lock handed over).
+    var lastNow = Now(wallMillis: 0, monotonicMillis: 0)
 
     /// `recoveredClockCeiling`: the last durable ceiling read back at start-up (0 for a new node).
     public init(node: NodeID, settings: Settings = Settings(), recoveredClockCeiling: UInt64) {
@@ -204,28 +265,35 @@ public struct Coordinator: Sendable {
         self.clock = CeilingClock(durableCeiling: recoveredClockCeiling, windowMillis: settings.clockCeilingWindowMillis)
     }
 
-    /// Operations in progress (reads, writes, lock waiters); bounded by the shell's callers.
+    /// Operations in progress (writes, applies, lock waiters); bounded by the shell's callers.
     public var operationCount: Int { operations.count }
     /// Keys whose lock is held.
     public var lockedKeyCount: Int { locks.lockedKeyCount }
     /// Operations waiting for a key lock.
     public var lockWaiterCount: Int { locks.waiterCount }
 
-    /// Where keys live; immutable, so reads use it without the instance (see `ReadRound`).
+    /// Where keys live on a cluster of one; immutable, so reads use it without the instance
+    /// (see `ReadRound`).
     public var placement: Placement { Placement(node: node, settings: settings) }
 
-    func replicas(for key: [UInt8]) -> [NodeID] {
-        placement.replicas(for: key)
+    /// This node's plan for a key when the shell gives none: itself alone.
+    var localPlan: ReplicaPlan { .single(node) }
+
+    func isReachable(_ replica: NodeID) -> Bool {
+        replica == node || !unreachable.contains(replica)
     }
 
     // MARK: - Events
 
     public mutating func handle(_ event: Event, now: Now) -> [Action] {
+        lastNow = now
         switch event {
-        case .update(let id, let key, let tableId):
-            return startUpdate(id, key: key, tableId: tableId, now: now)
+        case .update(let id, let key, let tableId, let plan):
+            return startUpdate(id, key: key, tableId: tableId, plan: plan ?? localPlan, now: now)
+        case .apply(let id, let key, let tableId, let value):
+            return startApply(id, key: key, tableId: tableId, value: value, now: now)
         case .replicaRead(let id, let replica, let result):
-            return replicaRead(id, replica: replica, result)
+            return replicaRead(id, replica: replica, result, now: now)
         case .decided(let id, let decision):
             return decided(id, decision, now: now)
         case .replicaWrote(let id, let replica, let failure):
@@ -233,59 +301,109 @@ public struct Coordinator: Sendable {
         case .clockCeilingPersisted(let ceiling, let succeeded):
             return clockCeilingPersisted(ceiling, succeeded: succeeded, now: now)
         case .observeTimestamp(let remote):
-            return clock.observe(remote, wallMillis: now.wallMillis).map { [.persistClockCeiling($0)] } ?? []
+            return observe(remote, now: now)
+        case .reachability(let replica, let reachable):
+            if reachable { unreachable.remove(replica) } else if replica != node { unreachable.insert(replica) }
+            return []
         case .fenceTable(let tableId):
             return fence(tableId)
         case .tick:
-            return expireLockWaiters(now: now)
+            return expireDeadlines(now: now)
         }
     }
 
-    // MARK: Reads
+    mutating func observe(_ remote: UInt64, now: Now) -> [Action] {
+        clock.observe(remote, wallMillis: now.wallMillis).map { [.persistClockCeiling($0)] } ?? []
+    }
 
-    mutating func replicaRead(_ id: OperationID, replica: NodeID, _ result: ReplicaRead) -> [Action] {
+    // MARK: Reads before a write
+
+    /// Asks N − W + 1 reachable replicas of the preference list for the current version, this
+    /// node first when it is one (its answer costs no network).
+    mutating func readCurrent(_ id: OperationID, now: Now) -> [Action] {
+        let operation = operations[id]!
+        let plan = operation.plan
+        let reachable = plan.preference.filter(isReachable)
+        let ordered = reachable.filter { $0 == node } + reachable.filter { $0 != node }
+        let needed = plan.readBeforeWriteQuorum
+        guard ordered.count >= needed else {
+            return finishWrite(id, .failed(.quorumNotReached(.unavailable("\(plan.replicationFactor - reachable.count) of \(plan.replicationFactor) replicas unreachable"))))
+        }
+        let asked = Array(ordered.prefix(needed))
+        operations[id]!.phase = .readingCurrent(CurrentRead(asked: asked, needed: needed))
+        operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+        return asked.map { .readReplica(id, replica: $0, key: operation.key) }
+    }
+
+    mutating func replicaRead(_ id: OperationID, replica: NodeID, _ result: ReplicaRead, now: Now) -> [Action] {
         guard let operation = operations[id] else { return [] }  // a late answer after the reply
         switch operation.phase {
-        case .readingCurrent:
+        case .readingCurrent(var read):
+            guard read.asked.contains(replica) else { return [] }  // a duplicate or stray answer
             switch result {
-            case .value(let current):
-                operations[id]!.phase = .deciding(current: current)
-                return [.decide(id, current: current)]
+            case .value(let value):
+                read.answers.append(value)
+                if let timestamp = value?.timestamp, replica != node {
+                    return observe(timestamp, now: now) + currentAnswered(id, read)
+                }
+            case .failed(let failure):
+                read.failures += 1
+                read.lastFailure = failure
+                // Ask the next reachable replica not asked yet, if any.
+                if let next = operation.plan.preference.first(where: { isReachable($0) && !read.asked.contains($0) }) {
+                    read.asked.append(next)
+                    operations[id]!.phase = .readingCurrent(read)
+                    return [.readReplica(id, replica: next, key: operation.key)]
+                }
+            }
+            return currentAnswered(id, read)
+        case .applying(let incoming):
+            precondition(replica == node, "an apply reads only this node's replica")
+            switch result {
+            case .value(let held):
+                return reconcileApply(id, held: held, incoming: incoming, now: now)
             case .failed(let failure):
                 return finishWrite(id, .failed(.quorumNotReached(failure)))
             }
         case .waitingForLock, .deciding, .waitingForClock, .writing:
-            preconditionFailure("replica read for \(id) in phase \(operation.phase)")
+            return []  // a duplicate answer of a read already decided
         }
     }
 
-
+    mutating func currentAnswered(_ id: OperationID, _ read: CurrentRead) -> [Action] {
+        if read.answers.count >= read.needed {
+            let current = ReadRound.newest(read.answers)
+            operations[id]!.phase = .deciding(current: current)
+            operations[id]!.replicaDeadlineMillis = .max
+            return [.decide(id, current: current)]
+        }
+        if read.answers.count + (read.asked.count - read.answers.count - read.failures) < read.needed {
+            return finishWrite(id, .failed(.quorumNotReached(read.lastFailure ?? .unavailable("no replica answered"))))
+        }
+        operations[id]!.phase = .readingCurrent(read)
+        return []
+    }
 
     // MARK: Writes
 
-    mutating func startUpdate(_ id: OperationID, key: [UInt8], tableId: UInt32, now: Now) -> [Action] {
+    mutating func startUpdate(_ id: OperationID, key: [UInt8], tableId: UInt32, plan: ReplicaPlan, now: Now) -> [Action] {
         precondition(operations[id] == nil, "operation \(id) started twice")
         if fencedTables.contains(tableId) {
             return [.reply(id, .failed(.tableDeleted))]
         }
+        let phase: Phase
         switch locks.acquire(key, by: id, perKeyMax: settings.lockWaitersPerKeyMax, totalMax: settings.lockWaitersMax) {
         case .refused:
             return [.reply(id, .failed(.lockQueueFull))]
         case .waiting:
-            writesInFlight[tableId, default: 0] += 1
-            operations[id] = Operation(key: key, tableId: tableId, phase: .waitingForLock(deadlineMillis: now.monotonicMillis + settings.lockWaitMillis))
-            return []
+            phase = .waitingForLock(deadlineMillis: now.monotonicMillis + settings.lockWaitMillis)
         case .granted:
-            writesInFlight[tableId, default: 0] += 1
-            operations[id] = Operation(key: key, tableId: tableId, phase: .readingCurrent)
-            return readCurrent(id, key: key)
+            phase = .readingCurrent(CurrentRead(asked: [], needed: 0))
         }
-    }
-
-    func readCurrent(_ id: OperationID, key: [UInt8]) -> [Action] {
-        // The lock holder reads its key from the first replica; per-key Paxos among the
-        // replicas replaces this when N > 1 (DESIGN.md §5).
-        [.readReplica(id, replica: replicas(for: key)[0], key: key)]
+        writesInFlight[tableId, default: 0] += 1
+        operations[id] = Operation(key: key, tableId: tableId, plan: plan, phase: phase)
+        if case .waitingForLock = phase { return [] }
+        return readCurrent(id, now: now)
     }
 
     mutating func decided(_ id: OperationID, _ decision: Decision, now: Now) -> [Action] {
@@ -305,21 +423,51 @@ public struct Coordinator: Sendable {
     /// Gives the new version its timestamp and sends it to the replicas, or parks the operation
     /// until the clock ceiling allows a timestamp.
     mutating func stamp(_ id: OperationID, current: StoredValue?, item: Item?, now: Now) -> [Action] {
-        let key = operations[id]!.key
         switch clock.tick(wallMillis: now.wallMillis, after: current?.timestamp) {
         case .timestamp(let timestamp, let persist):
             // The new version descends from the one it replaces (Dynamo §4.4).
             let new = StoredValue.successor(of: current, item: item, node: node, timestamp: timestamp)
-            operations[id]!.phase = .writing(old: current, new: new, acks: 0, failures: 0)
-            var actions: [Action] = persist.map { [.persistClockCeiling($0)] } ?? []
-            for replica in replicas(for: key).prefix(settings.replicationFactor) {
-                actions.append(.writeReplica(id, replica: replica, key: key, value: new))
-            }
-            return actions
+            let ceiling: [Action] = persist.map { [.persistClockCeiling($0)] } ?? []
+            return ceiling + send(id, old: current, new: new, now: now)
         case .mustWait(let persist):
             operations[id]!.phase = .waitingForClock(current: current, item: item)
             return persist.map { [.persistClockCeiling($0)] } ?? []
         }
+    }
+
+    /// Sends `new` to the N replicas of the plan; an unreachable replica's copy goes to the next
+    /// reachable fallback with a hint for it (Dynamo §4.6: the hinted replica counts toward W).
+    mutating func send(_ id: OperationID, old: StoredValue?, new: StoredValue, now: Now) -> [Action] {
+        let operation = operations[id]!
+        var round = WriteRound(old: old, new: new, spareFallbacks: operation.plan.fallbacks)
+        for owner in operation.plan.preference {
+            if isReachable(owner) {
+                round.targets.append(WriteTarget(replica: owner, hintFor: nil))
+            } else if let fallback = round.takeFallback(isReachable) {
+                round.targets.append(WriteTarget(replica: fallback, hintFor: owner))
+            } else {
+                round.failures += 1
+                round.lastFailure = .unavailable("replica \(owner) unreachable and no fallback left")
+            }
+        }
+        operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+        return settleWrite(id, round, sending: round.targets)
+    }
+
+    /// Records the round and decides it: acknowledged once W replicas are durable, failed once W
+    /// can no longer be reached; otherwise sends `sending` and waits.
+    mutating func settleWrite(_ id: OperationID, _ round: WriteRound, sending: [WriteTarget]) -> [Action] {
+        let writeQuorum = operations[id]!.plan.writeQuorum
+        if round.acks >= writeQuorum {
+            return finishWrite(id, .written(old: round.old, new: round.new))
+        }
+        let outstanding = round.targets.count { !$0.answered }
+        if round.acks + outstanding < writeQuorum {
+            return finishWrite(id, .failed(.quorumNotReached(round.lastFailure ?? .unavailable("no replica answered"))))
+        }
+        operations[id]!.phase = .writing(round)
+        let key = operations[id]!.key
+        return sending.map { .writeReplica(id, replica: $0.replica, key: key, value: round.new, hintFor: $0.hintFor) }
     }
 
     mutating func clockCeilingPersisted(_ ceiling: UInt64, succeeded: Bool, now: Now) -> [Action] {
@@ -342,24 +490,65 @@ public struct Coordinator: Sendable {
 
     mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?) -> [Action] {
         guard let operation = operations[id] else { return [] }  // a late acknowledgement
-        guard case .writing(let old, let new, var acks, var failures) = operation.phase else {
-            preconditionFailure("write acknowledgement for \(id) in phase \(operation.phase)")
+        guard case .writing(var round) = operation.phase,
+            let index = round.targets.firstIndex(where: { $0.replica == replica && !$0.answered })
+        else {
+            return []  // a duplicate acknowledgement, or one for a write already settled
         }
-        if let failure {
-            failures += 1
-            let asked = min(settings.replicationFactor, replicas(for: operation.key).count)
-            if asked - failures < settings.writeQuorum {
-                return finishWrite(id, .failed(.quorumNotReached(failure)))
-            }
-        } else {
-            acks += 1
-            if acks >= settings.writeQuorum {
-                return finishWrite(id, .written(old: old, new: new))
-            }
+        round.targets[index].answered = true
+        guard let failure else {
+            round.acks += 1
+            return settleWrite(id, round, sending: [])
         }
-        operations[id]!.phase = .writing(old: old, new: new, acks: acks, failures: failures)
-        return []
+        // Sloppy quorum on failure too: the copy goes to the next reachable fallback, with a
+        // hint for the replica that should have had it.
+        let owner = round.targets[index].hintFor ?? replica
+        if owner != node, let fallback = round.takeFallback(isReachable) {
+            let target = WriteTarget(replica: fallback, hintFor: owner)
+            round.targets.append(target)
+            return settleWrite(id, round, sending: [target])
+        }
+        round.failures += 1
+        round.lastFailure = failure
+        return settleWrite(id, round, sending: [])
     }
+
+    // MARK: Applies (this node as a replica of another coordinator's write)
+
+    mutating func startApply(_ id: OperationID, key: [UInt8], tableId: UInt32, value: StoredValue, now: Now) -> [Action] {
+        precondition(operations[id] == nil, "operation \(id) started twice")
+        if fencedTables.contains(tableId) {
+            return [.reply(id, .failed(.tableDeleted))]
+        }
+        let observed = observe(value.timestamp, now: now)
+        let phase: Phase
+        switch locks.acquire(key, by: id, perKeyMax: settings.lockWaitersPerKeyMax, totalMax: settings.lockWaitersMax) {
+        case .refused:
+            return observed + [.reply(id, .failed(.lockQueueFull))]
+        case .waiting:
+            phase = .waitingForLock(deadlineMillis: now.monotonicMillis + settings.lockWaitMillis)
+        case .granted:
+            phase = .applying(incoming: value)
+        }
+        writesInFlight[tableId, default: 0] += 1
+        operations[id] = Operation(key: key, tableId: tableId, plan: localPlan, phase: phase, pendingApply: value)
+        if case .waitingForLock = phase { return observed }
+        return observed + [.readReplica(id, replica: node, key: key)]
+    }
+
+    /// Stores the reconciliation of what this replica holds and what arrived, unless what it
+    /// holds already wins (an old or duplicate delivery changes nothing).
+    mutating func reconcileApply(_ id: OperationID, held: StoredValue?, incoming: StoredValue, now: Now) -> [Action] {
+        let winner = held.map { StoredValue.reconcile($0, incoming) } ?? incoming
+        if let held, winner == held {
+            return finishWrite(id, .unchanged(held))
+        }
+        let round = WriteRound(old: held, new: winner, targets: [WriteTarget(replica: node, hintFor: nil)], spareFallbacks: [])
+        operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+        return settleWrite(id, round, sending: round.targets)
+    }
+
+    // MARK: Finishing
 
     /// Replies, releases the key's lock (handing it to the next waiter) and the table's
     /// in-flight count (reporting a drained fenced table).
@@ -371,11 +560,21 @@ public struct Coordinator: Sendable {
         if case .waitingForLock = operation.phase {
             locks.removeWaiter(id, of: operation.key)
         } else if let next = locks.release(operation.key, by: id) {
-            operations[next]!.phase = .readingCurrent
-            actions += readCurrent(next, key: operation.key)
+            actions += lockGranted(next)
         }
         actions += writeFinished(tableId: operation.tableId)
         return actions
+    }
+
+    /// The lock passed to a waiter: an apply reads this replica, a write its read quorum.
+    mutating func lockGranted(_ id: OperationID) -> [Action] {
+        let operation = operations[id]!
+        if let incoming = operation.pendingApply {
+            operations[id]!.phase = .applying(incoming: incoming)
+            return [.readReplica(id, replica: node, key: operation.key)]
+        }
+        operations[id]!.phase = .readingCurrent(CurrentRead(asked: [], needed: 0))
+        return readCurrent(id, now: lastNow)
     }
 
     // MARK: Fences
@@ -401,11 +600,32 @@ public struct Coordinator: Sendable {
 
     // MARK: Deadlines
 
-    mutating func expireLockWaiters(now: Now) -> [Action] {
-        let expired = operations.compactMap { entry -> OperationID? in
-            guard case .waitingForLock(let deadline) = entry.value.phase, deadline <= now.monotonicMillis else { return nil }
-            return entry.key
-        }.sorted()
-        return expired.flatMap { finishWrite($0, .failed(.lockTimeout)) }
+    mutating func expireDeadlines(now: Now) -> [Action] {
+        var lockExpired: [OperationID] = []
+        var replicaExpired: [OperationID] = []
+        for (id, operation) in operations {
+            if case .waitingForLock(let deadline) = operation.phase {
+                if deadline <= now.monotonicMillis { lockExpired.append(id) }
+            } else if operation.replicaDeadlineMillis <= now.monotonicMillis {
+                replicaExpired.append(id)
+            }
+        }
+        let timedOut = ReplicaFailure.unavailable("replicas did not answer within \(settings.replicaTimeoutMillis) ms")
+        return lockExpired.sorted().flatMap { finishWrite($0, .failed(.lockTimeout)) }
+            + replicaExpired.sorted().flatMap { id in
+                // An earlier expiry in this loop may have finished nothing of `id`'s, but check.
+                operations[id] == nil ? [] : finishWrite(id, .failed(.quorumNotReached(timedOut)))
+            }
+    }
+}
+
+extension Coordinator.WriteRound {
+    /// The next fallback that is reachable, removed from the spares.
+    mutating func takeFallback(_ isReachable: (NodeID) -> Bool) -> NodeID? {
+        while !spareFallbacks.isEmpty {
+            let candidate = spareFallbacks.removeFirst()
+            if isReachable(candidate) { return candidate }
+        }
+        return nil
     }
 }

@@ -207,11 +207,11 @@ public final class CoordinatorShell: Sendable {
     // MARK: - Driving operations
 
     /// What a write's driver keeps besides the instance: the API's decision function, the
-    /// version it decided on (the statistics delta is taken against it) and what it threw. Owned
-    /// by the one task that drives the write.
+    /// version this node's replica held (the statistics delta is taken against it) and what the
+    /// decision threw. Owned by the one task that drives the write.
     struct WriteContext {
         let decide: @Sendable (Item?) throws -> UpdateDecision
-        var current: StoredValue?
+        var localCurrent: StoredValue?
         var decideError: (any Error)?
 
         init(decide: @escaping @Sendable (Item?) throws -> UpdateDecision) {
@@ -296,7 +296,7 @@ public final class CoordinatorShell: Sendable {
 
     static func owner(of action: Coordinator.Action) -> OperationID? {
         switch action {
-        case .readReplica(let id, _, _), .decide(let id, _), .writeReplica(let id, _, _, _), .reply(let id, _): return id
+        case .readReplica(let id, _, _), .decide(let id, _), .writeReplica(let id, _, _, _, _), .reply(let id, _): return id
         case .persistClockCeiling, .tableDrained: return nil
         }
     }
@@ -353,15 +353,14 @@ public final class CoordinatorShell: Sendable {
         case .readReplica(let op, let replica, let key):
             precondition(op == id && replica == nodeId, "read \(op)@\(replica) reached the driver of \(id)")
             let result = await readBlocking(key)
-            // Open the mailbox before any event can make another driver produce our actions.
+            if case .value(let value) = result { context.localCurrent = value }
             return feed(.replicaRead(id, replica: replica, result), as: id)
         case .decide(let op, let current):
             precondition(op == id, "decision of \(op) reached the driver of \(id)")
-            context.current = current
             return feed(.decided(id, decide(current, context: &context)), as: id)
-        case .writeReplica(let op, let replica, let key, let value):
-            precondition(op == id && replica == nodeId, "write \(op)@\(replica) reached the driver of \(id)")
-            let failure = await writeLocal(key: key, value: value, previous: context.current)
+        case .writeReplica(let op, let replica, let key, let value, let hintFor):
+            precondition(op == id && replica == nodeId && hintFor == nil, "write \(op)@\(replica) reached the driver of \(id)")
+            let failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
             return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)

@@ -29,7 +29,7 @@ final class CoordinatorTests: XCTestCase {
         var actions = c.handle(.replicaRead(id, replica: "n1", .value(current)), now: now)
         XCTAssertEqual(actions, [.decide(id, current: current)])
         actions = c.handle(.decided(id, .write(write)), now: now)
-        guard case .writeReplica(id, "n1", _, let value)? = actions.first(where: { if case .writeReplica = $0 { return true } else { return false } }) else {
+        guard case .writeReplica(id, "n1", _, let value, nil)? = actions.first(where: { if case .writeReplica = $0 { return true } else { return false } }) else {
             XCTFail("no write in \(actions)")
             return []
         }
@@ -69,7 +69,7 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at), [.decide(op(1), current: nil)])
         let actions = c.handle(.decided(op(1), .write(item)), now: at)
         XCTAssertEqual(actions.count, 1)
-        guard case .writeReplica(op(1), "n1", key, let new)? = actions.first else { return XCTFail("\(actions)") }
+        guard case .writeReplica(op(1), "n1", key, let new, nil)? = actions.first else { return XCTFail("\(actions)") }
         XCTAssertEqual(new.item, item)
         XCTAssertEqual(new.clock, VectorClock(["n1": new.timestamp]), "a node's counter rises to the HLC timestamp")
         XCTAssertEqual(new.writer, "n1")
@@ -193,7 +193,7 @@ final class CoordinatorTests: XCTestCase {
         let ceiling = hlc(at.wallMillis + 10_000)
         XCTAssertEqual(c.handle(.decided(op(1), .write(item)), now: at), [.persistClockCeiling(ceiling)])
         let actions = c.handle(.clockCeilingPersisted(ceiling, succeeded: true), now: at)
-        guard case .writeReplica(op(1), "n1", key, let value)? = actions.first else { return XCTFail("\(actions)") }
+        guard case .writeReplica(op(1), "n1", key, let value, nil)? = actions.first else { return XCTFail("\(actions)") }
         XCTAssertLessThan(value.timestamp, ceiling)
     }
 
@@ -204,7 +204,7 @@ final class CoordinatorTests: XCTestCase {
         let ceilingActions = c.handle(.decided(op(1), .write(item)), now: at)
         guard case .persistClockCeiling(let ceiling)? = ceilingActions.first else { return XCTFail("\(ceilingActions)") }
         let actions = c.handle(.clockCeilingPersisted(ceiling, succeeded: true), now: at)
-        guard case .writeReplica(_, _, _, let beforeCrash)? = actions.first else { return XCTFail("\(actions)") }
+        guard case .writeReplica(_, _, _, let beforeCrash, _)? = actions.first else { return XCTFail("\(actions)") }
         // Restart with the wall clock an hour behind.
         let stepped = Now(wallMillis: at.wallMillis - 3_600_000, monotonicMillis: 1)
         var restarted = Coordinator(node: "n1", recoveredClockCeiling: ceiling)
@@ -214,7 +214,7 @@ final class CoordinatorTests: XCTestCase {
         guard case .persistClockCeiling(let next)? = waiting.first else { return XCTFail("\(waiting)") }
         XCTAssertGreaterThan(next, ceiling)
         let written = restarted.handle(.clockCeilingPersisted(next, succeeded: true), now: stepped)
-        guard case .writeReplica(_, _, _, let afterRestart)? = written.first else { return XCTFail("\(written)") }
+        guard case .writeReplica(_, _, _, let afterRestart, _)? = written.first else { return XCTFail("\(written)") }
         XCTAssertGreaterThan(afterRestart.timestamp, ceiling)
         XCTAssertGreaterThan(afterRestart.timestamp, beforeCrash.timestamp)
     }
@@ -244,9 +244,13 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(c.lockedKeyCount, 0)
     }
 
-    func testSettingsRefuseReplicationOnASingleNode() {
+    func testSettingsRefuseQuorumsOutsideOneToN() {
         XCTAssertNoThrow(try Coordinator.Settings().validate())
-        XCTAssertThrowsError(try Coordinator.Settings(replicationFactor: 3, writeQuorum: 2).validate())
+        XCTAssertNoThrow(try Coordinator.Settings(replicationFactor: 3, writeQuorum: 2, readQuorum: 2).validate())
+        XCTAssertThrowsError(try Coordinator.Settings(replicationFactor: 3, writeQuorum: 4).validate())
+        XCTAssertThrowsError(try Coordinator.Settings(replicationFactor: 3, writeQuorum: 2, readQuorum: 0).validate())
+        XCTAssertThrowsError(try Coordinator.Settings(replicationFactor: 0, writeQuorum: 1).validate())
+        XCTAssertThrowsError(try Coordinator.Settings(replicaTimeoutMillis: 0).validate())
         XCTAssertThrowsError(try Coordinator.Settings(lockWaitersPerKeyMax: 0).validate())
     }
 }
