@@ -20,8 +20,8 @@ extension PartitionMap {
         var domainUsed = [Bool](repeating: false, count: domainCount)
         var replicas: [NodeID] = []
         replicas.reserveCapacity(count)
-        // Distinct zones first: a zone's outage then costs a key at most one replica while the
-        // key has fewer replicas than there are zones.
+        // Distinct zones first: while N is at most the number of zones, losing a whole zone
+        // costs a key at most one replica.
         for member in walk where replicas.count < count && !domainUsed[domainIndexes[member]] {
             chosen[member] = true
             domainUsed[domainIndexes[member]] = true
