@@ -11,9 +11,6 @@ public struct OperationID: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { "op\(rawValue)" }
 }
 
-/// A node's id as it appears in versions and preference lists.
-public typealias NodeID = String
-
 /// What a coordinator is told about time on every event: the wall clock (for HLC timestamps,
 /// which must stay close to real time) and a monotonic clock (for deadlines, which must not jump).
 public struct Now: Sendable, Equatable {

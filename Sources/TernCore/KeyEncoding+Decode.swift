@@ -56,6 +56,14 @@ extension KeyEncoding {
         return key[0..<tableIdBytes].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
+    /// The token a storage key carries after its table id; nil for a key too short to hold one.
+    /// Reads only the fixed-width prefix, so it works on any item key without knowing its table's
+    /// key types.
+    public static func token(ofKey key: [UInt8]) -> UInt64? {
+        guard key.count >= tableIdBytes + tokenBytes else { return nil }
+        return key[tableIdBytes..<tableIdBytes + tokenBytes].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
     /// A decoded item key: `tableId · token · partition · [sort]`.
     public typealias DecodedItemKey = (tableId: UInt32, token: UInt64, partition: AttributeValue, sort: AttributeValue?)
 

@@ -12,6 +12,7 @@
 /// handoff is a range copy), and within a partition items are in sort-key order.
 public enum KeyEncoding {
     public static let tableIdBytes = 4
+    public static let tokenBytes = 8
 
     public static func tablePrefix(_ tableId: UInt32) -> [UInt8] {
         [UInt8(tableId >> 24), UInt8(tableId >> 16 & 0xFF), UInt8(tableId >> 8 & 0xFF), UInt8(tableId & 0xFF)]
