@@ -11,6 +11,8 @@
 public enum ItemCodec {
     public struct DecodeError: Error, Sendable, Equatable {
         public let offset: Int
+
+        public init(offset: Int) { self.offset = offset }
     }
 
     public static func encode(_ item: Item) -> [UInt8] {
