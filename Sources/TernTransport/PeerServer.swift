@@ -26,6 +26,13 @@ public final class PeerServer: Sendable {
         let handler: any PeerRequestHandler
         let authenticator: PeerAuthenticator
         let onEvent: @Sendable (PeerEvent) -> Void
+        /// Handler tasks that have not yet handed their answer to the event loop, so `stop`
+        /// can wait for them before the caller shuts the loops down.
+        let handlerTasks: HandlerTaskCount
+    }
+
+    final class HandlerTaskCount: Sendable {
+        let running = Atomic<Int>(0)
     }
 
     public init(
@@ -34,7 +41,9 @@ public final class PeerServer: Sendable {
     ) throws {
         try settings.validate()
         guard PeerHandshake.isValidNode(node) else { throw ConfigurationError("node id must be 1…255 bytes") }
-        self.shared = Shared(node: node, settings: settings, handler: handler, authenticator: PeerAuthenticator(secret: settings.secret), onEvent: onEvent)
+        self.shared = Shared(
+            node: node, settings: settings, handler: handler, authenticator: PeerAuthenticator(secret: settings.secret), onEvent: onEvent,
+            handlerTasks: HandlerTaskCount())
         self.host = host
         self.port = port
         self.group = group
@@ -84,8 +93,9 @@ public final class PeerServer: Sendable {
         return admitted
     }
 
-    /// Stops accepting and closes every connection (their handlers' tasks are cancelled).
-    public func stop() async {
+    /// Stops accepting, closes every connection (their handlers' tasks are cancelled) and waits,
+    /// at most `drainMillis`, for those tasks to return.
+    public func stop(drainMillis: Int = 2_000) async {
         let listening = listener.withLock { channel in
             defer { channel = nil }
             return channel
@@ -93,6 +103,10 @@ public final class PeerServer: Sendable {
         try? await listening?.close()
         let open = connections.withLock { Array($0.values) }
         for channel in open { try? await channel.close() }
+        let deadline = ContinuousClock.now + .milliseconds(drainMillis)
+        while shared.handlerTasks.running.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 }
 
@@ -203,9 +217,12 @@ final class PeerServerConnection: ChannelInboundHandler {
         let handler = shared.handler
         let request = PeerMessage(kind: frame.messageKind, payload: frame.payload)
         let deadlineMillis = frame.deadlineMillis
+        let running = shared.handlerTasks
+        running.running.add(1, ordering: .relaxed)
         let task = Task {
             let result = await handler.handle(from: peer, request: request, deadlineMillis: deadlineMillis)
             loop.execute { bound.value.finished(id, result) }
+            running.running.subtract(1, ordering: .releasing)
         }
         // The sender stops waiting at its deadline; cancelling then lets a cooperative handler
         // free its slot early. The slot itself is held until the handler returns, so the bound
