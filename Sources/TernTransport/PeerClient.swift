@@ -36,6 +36,9 @@ public final class PeerClient: Sendable {
         var continuation: Continuation
         var bytes: Int
         var deadline: Scheduled<Void>?
+        /// When the deadline passes (monotonic), so a request that waited for the connection
+        /// tells the server how much of its time is left, not how much it had.
+        var deadlineAtMillis: UInt64
         /// The frame, until it is written (requests made while connecting wait here).
         var unsent: PeerFrame?
     }
@@ -185,25 +188,27 @@ public final class PeerClient: Sendable {
         guard state.pending.count < settings.requestsInFlightMax, state.bytesInFlight + bytes <= settings.bytesInFlightMax else {
             return .fail(.overloaded)
         }
-        guard state.breaker.allow(nowMillis: monotonicMillis()) else { return .fail(.circuitOpen) }
+        let now = monotonicMillis()
+        guard state.breaker.allow(nowMillis: now) else { return .fail(.circuitOpen) }
         var frame = frame
         frame.requestId = state.nextRequestId
         state.nextRequestId += 1
         let id = frame.requestId
         let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(frame.deadlineMillis))) { [self] in expire(id) }
         state.bytesInFlight += bytes
+        let deadlineAt = now + UInt64(frame.deadlineMillis)
         switch state.connection {
         case .ready(let channel, _):
-            state.pending[id] = Pending(continuation: continuation, bytes: bytes, deadline: deadline, unsent: nil)
+            state.pending[id] = Pending(continuation: continuation, bytes: bytes, deadline: deadline, deadlineAtMillis: deadlineAt, unsent: nil)
             return .send(channel, frame)
         case .connecting:
-            queue(frame, continuation, deadline, in: &state)
+            queue(frame, continuation, deadline, deadlineAt, in: &state)
             return .wait(connect: nil)
         case .idle:
-            queue(frame, continuation, deadline, in: &state)
+            queue(frame, continuation, deadline, deadlineAt, in: &state)
             return .wait(connect: beginAttempt(in: &state))
         case .waitingToReconnect(_, let timer):
-            queue(frame, continuation, deadline, in: &state)
+            queue(frame, continuation, deadline, deadlineAt, in: &state)
             // A half-open probe tests the peer now rather than after the backoff delay.
             guard case .halfOpen = state.breaker.state else { return .wait(connect: nil) }
             timer.cancel()
@@ -213,8 +218,9 @@ public final class PeerClient: Sendable {
         }
     }
 
-    private func queue(_ frame: PeerFrame, _ continuation: Continuation, _ deadline: Scheduled<Void>, in state: inout State) {
-        state.pending[frame.requestId] = Pending(continuation: continuation, bytes: frame.payload.count, deadline: deadline, unsent: frame)
+    private func queue(_ frame: PeerFrame, _ continuation: Continuation, _ deadline: Scheduled<Void>, _ deadlineAt: UInt64, in state: inout State) {
+        state.pending[frame.requestId] = Pending(
+            continuation: continuation, bytes: frame.payload.count, deadline: deadline, deadlineAtMillis: deadlineAt, unsent: frame)
         state.unsent.append(frame.requestId)
     }
 
@@ -291,10 +297,13 @@ public final class PeerClient: Sendable {
             guard case .connecting(attempt) = state.connection else { return nil }
             state.connection = .ready(channel, attempt: attempt)
             state.backoff.reset()
-            state.breaker.record(.success, nowMillis: monotonicMillis())
+            let now = monotonicMillis()
+            state.breaker.record(.success, nowMillis: now)
             let frames = state.unsent.compactMap { id -> PeerFrame? in
-                defer { state.pending[id]?.unsent = nil }
-                return state.pending[id]?.unsent
+                guard let entry = state.pending[id], var frame = entry.unsent else { return nil }
+                state.pending[id]?.unsent = nil
+                frame.deadlineMillis = UInt32(clamping: max(1, Int64(entry.deadlineAtMillis) - Int64(now)))
+                return frame
             }
             state.unsent = []
             return frames

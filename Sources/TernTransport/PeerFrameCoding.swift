@@ -17,8 +17,8 @@ struct PeerFrameByteDecoder: ByteToMessageDecoder {
         let length = try PeerFrame.bodyLength(prefix: prefix, maxFrameBytes: maxFrameBytes)
         guard buffer.readableBytes >= PeerFrame.lengthPrefixBytes + length else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: PeerFrame.lengthPrefixBytes)
-        let body = buffer.readableBytesView.prefix(length)
-        let frame = try PeerFrame.decode(body: Array(body))
+        // Decoded straight from the buffer's bytes: the payload is copied once, into the frame.
+        let frame = try PeerFrame.decode(body: buffer.readableBytesView.prefix(length))
         buffer.moveReaderIndex(forwardBy: length)
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue

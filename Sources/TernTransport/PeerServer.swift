@@ -125,7 +125,9 @@ final class PeerServerConnection: ChannelInboundHandler {
 
     struct Handling {
         let task: Task<Void, Never>
-        let deadline: Scheduled<Void>
+        var deadline: Scheduled<Void>?
+        /// The sender's deadline passed: the task was cancelled and its answer will be dropped.
+        var expired = false
     }
 
     let shared: PeerServer.Shared
@@ -224,17 +226,23 @@ final class PeerServerConnection: ChannelInboundHandler {
             loop.execute { bound.value.finished(id, result) }
             running.running.subtract(1, ordering: .releasing)
         }
-        // The sender stops waiting at its deadline; cancelling then lets a cooperative handler
-        // free its slot early. The slot itself is held until the handler returns, so the bound
-        // counts every task that still runs.
-        let deadline = loop.scheduleTask(in: .milliseconds(Int64(deadlineMillis))) { task.cancel() }
-        handling[id] = Handling(task: task, deadline: deadline)
+        handling[id] = Handling(task: task)
+        handling[id]?.deadline = loop.scheduleTask(in: .milliseconds(Int64(deadlineMillis))) { bound.value.expire(id) }
+    }
+
+    /// The sender stops waiting at its deadline; cancelling then lets a cooperative handler free
+    /// its slot early. The slot itself is held until the handler returns, so the bound counts
+    /// every task that still runs. Its answer is not sent: the sender has given up on it.
+    func expire(_ id: UInt64) {
+        guard handling[id] != nil else { return }
+        handling[id]?.expired = true
+        handling[id]?.task.cancel()
     }
 
     func finished(_ id: UInt64, _ result: Result<PeerMessage, PeerError>) {
         guard let entry = handling.removeValue(forKey: id) else { return }
-        entry.deadline.cancel()
-        guard case .authenticated = state, let channel = channelForWrites else { return }
+        entry.deadline?.cancel()
+        guard !entry.expired, case .authenticated = state, let channel = channelForWrites else { return }
         channel.writeAndFlush(responseFrame(id, result), promise: nil)
     }
 
@@ -271,7 +279,7 @@ final class PeerServerConnection: ChannelInboundHandler {
         handshakeTimer?.cancel()
         for entry in handling.values {
             entry.task.cancel()
-            entry.deadline.cancel()
+            entry.deadline?.cancel()
         }
         handling = [:]
         channelForWrites = nil
