@@ -17,11 +17,13 @@ import TernCore
 ///   that says the peer is overloaded; it hears a success for every other answer and for every
 ///   completed handshake.
 /// - A lost or failed connection is retried after a delay from `ReconnectBackoff` (full jitter),
-///   for as long as the client lives, whether or not requests are waiting; a half-open probe
-///   does not wait for that delay.
+///   until `shutdown()`, whether or not requests are waiting; a half-open probe does not wait for
+///   that delay.
+/// - The peer's node id may be known in advance (`peer`), or learned from the first handshake
+///   when only an address is known (a seed); either way it is pinned: a different node answering
+///   at the address later is refused.
 public final class PeerClient: Sendable {
     public let node: NodeID
-    public let peer: NodeID
     let host: String
     let port: Int
     let settings: PeerTransportSettings
@@ -59,6 +61,8 @@ public final class PeerClient: Sendable {
         var bytesInFlight = 0
         var nextRequestId: UInt64 = 1
         var attempts: UInt64 = 0
+        /// The peer's id: given at init, or learned from the first handshake.
+        var peer: NodeID?
         var breaker: CircuitBreaker
         var backoff: ReconnectBackoff
 
@@ -89,13 +93,14 @@ public final class PeerClient: Sendable {
     }
 
     public init(
-        node: NodeID, peer: NodeID, host: String, port: Int, settings: PeerTransportSettings, group: any EventLoopGroup,
+        node: NodeID, peer: NodeID?, host: String, port: Int, settings: PeerTransportSettings, group: any EventLoopGroup,
         onEvent: @escaping @Sendable (PeerEvent) -> Void = { _ in }
     ) throws {
         try settings.validate()
-        guard PeerHandshake.isValidNode(node), PeerHandshake.isValidNode(peer) else { throw ConfigurationError("node ids must be 1…255 bytes") }
+        guard PeerHandshake.isValidNode(node), peer.map(PeerHandshake.isValidNode) ?? true else {
+            throw ConfigurationError("node ids must be 1…255 bytes")
+        }
         self.node = node
-        self.peer = peer
         self.host = host
         self.port = port
         self.settings = settings
@@ -104,7 +109,7 @@ public final class PeerClient: Sendable {
         self.onEvent = onEvent
         var seeder = SystemRandomNumberGenerator()
         let backoff = ReconnectBackoff(settings: settings.backoff, seed: settings.backoffSeed ?? seeder.next())
-        self.state = Mutex(State(breaker: CircuitBreaker(settings: settings.breaker), backoff: backoff))
+        self.state = Mutex(State(peer: peer, breaker: CircuitBreaker(settings: settings.breaker), backoff: backoff))
     }
 
     // MARK: - Public interface
@@ -130,6 +135,11 @@ public final class PeerClient: Sendable {
         }
         if let attempt { open(attempt) }
     }
+
+    /// The peer's node id: the one given, or the one its first handshake named (nil before).
+    public var peer: NodeID? { state.withLock { $0.peer } }
+    /// How events and messages name the peer.
+    var peerName: String { peer ?? "\(host):\(port)" }
 
     /// The peer's breaker now (for status pages).
     public var breakerState: CircuitBreaker.State { state.withLock { $0.breaker.state } }
@@ -291,6 +301,17 @@ public final class PeerClient: Sendable {
             .whenFailure { [self] error in lost(attempt, reason: "connect to \(host):\(port) failed: \(error)") }
     }
 
+    /// Whether `node`, named by the server in a handshake, is the peer; pins it if none was known.
+    func admitPeer(_ node: NodeID) -> Bool {
+        state.withLock { state in
+            guard let peer = state.peer else {
+                state.peer = node
+                return true
+            }
+            return peer == node
+        }
+    }
+
     /// The handshake of `attempt` completed: send what waited for it.
     func ready(_ channel: any Channel, attempt: UInt64) {
         let frames = state.withLock { state -> [PeerFrame]? in
@@ -312,7 +333,7 @@ public final class PeerClient: Sendable {
             channel.close(promise: nil)  // shut down meanwhile
             return
         }
-        onEvent(.connected(peer: peer))
+        onEvent(.connected(peer: peerName))
         write(frames, to: channel)
     }
 
@@ -333,7 +354,7 @@ public final class PeerClient: Sendable {
             return state.removeAll()
         }
         guard let failed else { return }
-        onEvent(.disconnected(peer: peer, reason: reason))
+        onEvent(.disconnected(peer: peerName, reason: reason))
         for entry in failed { entry.continuation.resume(returning: .failure(.unavailable(reason))) }
     }
 
@@ -404,8 +425,8 @@ final class PeerClientConnection: ChannelInboundHandler {
         } catch {
             return fail(context.channel, "\(error)")
         }
-        guard challenge.node == client.peer else {
-            return fail(context.channel, "expected node \(client.peer) at \(client.host):\(client.port), found \(challenge.node)")
+        guard client.admitPeer(challenge.node) else {
+            return fail(context.channel, "expected node \(client.peerName) at \(client.host):\(client.port), found \(challenge.node)")
         }
         let serverTranscript = PeerHandshake.transcript(role: .server, client: client.node, server: challenge.node, clientNonce: nonce, serverNonce: challenge.nonce)
         guard client.authenticator.verify(challenge.proof, of: serverTranscript) else {
@@ -421,7 +442,7 @@ final class PeerClientConnection: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         handshakeTimer?.cancel()
-        client.lost(attempt, reason: closeReason ?? "connection to \(client.peer) closed")
+        client.lost(attempt, reason: closeReason ?? "connection to \(client.peerName) closed")
         context.fireChannelInactive()
     }
 

@@ -78,8 +78,9 @@ public enum PeerEvent: Sendable, Equatable {
     /// Server: a connection was closed for breaking the protocol (malformed, oversized or
     /// unexpected frame, failed authentication, handshake timeout, connection bound).
     case rejected(remote: String, reason: String)
-    /// Client: connected and authenticated to the peer.
-    case connected(peer: NodeID)
+    /// Client: connected and authenticated to the peer. `peer` is its node id, or `host:port`
+    /// while no handshake has named it.
+    case connected(peer: String)
     /// Client: a connection attempt failed, or the connection was lost.
-    case disconnected(peer: NodeID, reason: String)
+    case disconnected(peer: String, reason: String)
 }

@@ -293,6 +293,24 @@ final class PeerTransportTests: XCTestCase {
         await server.stop()
     }
 
+    func testClientGivenOnlyAnAddressLearnsThePeerIdAndPinsIt() async throws {
+        let (server, port) = try await server(EchoHandler())
+        let client = try PeerClient(node: "n1", peer: nil, host: "127.0.0.1", port: port, settings: settings(), group: group)
+        XCTAssertNil(client.peer)
+        _ = try await client.request(PeerMessage(kind: 1), deadlineMillis: 2_000)
+        XCTAssertEqual(client.peer, "n2")
+        await server.stop()
+        let impostor = try PeerServer(node: "n9", host: "127.0.0.1", port: port, settings: settings(), handler: EchoHandler(), group: group)
+        try await impostor.start()
+        let refused = await eventuallyAsync {
+            if case .unavailable(let reason) = await self.requestError(client) { return reason.contains("expected node n2") }
+            return false
+        }
+        XCTAssertTrue(refused, "another node at the same address is refused")
+        await client.shutdown()
+        await impostor.stop()
+    }
+
     // MARK: - Connections that break the protocol
 
     func rawConnection(port: Int) async throws -> any Channel {
