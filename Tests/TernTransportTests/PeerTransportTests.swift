@@ -366,6 +366,23 @@ final class PeerTransportTests: XCTestCase {
         await server.stop()
     }
 
+    func testAFrameArrivingInPiecesIsReassembled() async throws {
+        let events = EventLog()
+        let (server, port) = try await server(CountingHandler(), events: events)
+        let hello = PeerFrame(kind: .hello, payload: PeerHandshake.encode(.init(node: "slow", nonce: Array(repeating: 7, count: 32)))).encoded()
+        let channel = try await rawConnection(port: port)
+        for piece in [hello[0..<2], hello[2..<11], hello[11...]] {
+            try await channel.writeAndFlush(ByteBuffer(bytes: piece))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let closed = await closedByServer(channel)
+        XCTAssertTrue(closed)
+        // The hello was understood: the server waited for the proof until the handshake timeout.
+        XCTAssertEqual(events.rejections.count, 1)
+        XCTAssertTrue(events.rejections.first?.contains("handshake not completed") ?? false, "\(events.rejections)")
+        await server.stop()
+    }
+
     func testSeededRandomStreamsFromManyConnectionsAreAllClosedAndNeverReachTheHandler() async throws {
         let handler = CountingHandler()
         let (server, port) = try await server(handler)
