@@ -26,7 +26,16 @@ let package = Package(
         .target(name: "TernRocksDB", dependencies: ["CRocksDB", "TernStorage", "TernCore"], swiftSettings: strict),
         .target(name: "TernCluster", dependencies: ["TernCore", "TernStorage"], swiftSettings: strict),
         // The shells that run TernCluster's state machines: storage I/O, the blocking pool, timers.
-        .target(name: "TernTransport", dependencies: ["TernCore", "TernStorage", "TernCluster"], swiftSettings: strict),
+        .target(
+            name: "TernTransport",
+            dependencies: [
+                "TernCore", "TernStorage", "TernCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // Load generator for `tern bench`: blocking sockets (Foundation/Glibc), no NIO; TernCore for its seeded generator.
         .target(name: "TernBench", dependencies: ["TernCore"], swiftSettings: strict),
         .target(
