@@ -44,8 +44,17 @@ public final class CoordinatorShell: Sendable {
 
     let state: Mutex<State>
     let nextOperation = Atomic<UInt64>(0)
-    /// Immutable placement: reads use it without taking `state`.
-    let placement: Placement
+    /// The cluster as this node sees it; immutable, so reads use it without taking `state`.
+    public let view: ClusterView
+    /// How the replicas on other nodes are reached; nil on a cluster of one.
+    let messenger: (any ReplicaMessenger)?
+    /// Hints this node keeps for other nodes (Dynamo §4.6).
+    let hints: HintStore
+    /// Read repairs in flight, bounded: a repair past the bound is skipped (a later read or
+    /// anti-entropy finds the replica again).
+    let repairsInFlight = Atomic<Int>(0)
+    /// Peers the coordinator was last told are unreachable (only `tick` changes it).
+    let reportedUnreachable = Mutex<Set<NodeID>>([])
 
     /// Key of the durable clock ceiling (system key space, table id 0).
     public static let clockCeilingKey = KeyEncoding.tablePrefix(0) + Array("meta/hlc-ceiling".utf8)
@@ -53,16 +62,21 @@ public final class CoordinatorShell: Sendable {
     /// Opens the coordinator of this node, reading back the clock ceiling a previous run left.
     public init(
         nodeId: String, storage: any StorageEngine, pool: BlockingPool,
-        settings: Coordinator.Settings = Coordinator.Settings(), clock: @escaping @Sendable () -> Now
+        settings: Coordinator.Settings = Coordinator.Settings(), clock: @escaping @Sendable () -> Now,
+        view: ClusterView? = nil, messenger: (any ReplicaMessenger)? = nil
     ) throws {
         try settings.validate()
         self.nodeId = nodeId
         self.storage = storage
         self.pool = pool
         self.clock = clock
+        self.view = view ?? .single(nodeId)
+        precondition(self.view.local == nodeId, "the view is \(self.view.local)'s, not \(nodeId)'s")
+        precondition(self.view.isSingleNode || messenger != nil, "a cluster needs a messenger")
+        self.messenger = messenger
+        self.hints = try HintStore(storage: storage)
         let ceiling = try storage.get(CoordinatorShell.clockCeilingKey).flatMap(CoordinatorShell.decodeCeiling) ?? 0
         let machine = Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)
-        self.placement = machine.placement
         self.state = Mutex(State(machine: machine))
     }
 
@@ -86,30 +100,32 @@ public final class CoordinatorShell: Sendable {
         case notCached
     }
 
-    /// The live item under `key`, or nil if absent or deleted.
-    public func get(_ table: TableDefinition, _ key: PrimaryKey) async throws -> Item? {
-        var round = ReadRound(key: table.storageKey(key), placement: placement)
-        for replica in round.replicas {
-            precondition(replica == nodeId, "a cluster of one reads its own replica")
-            if let outcome = round.handle(replica, await readBlocking(round.key)) {
-                return try CoordinatorShell.item(of: outcome)
-            }
+    /// The live item under `key`, or nil if absent or deleted. `readQuorum` nil: the view's R
+    /// for a consistent read, otherwise 1 (DESIGN.md §5).
+    public func get(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) async throws -> Item? {
+        let storageKey = table.storageKey(key)
+        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
+        if round.replicas.contains(nodeId), let outcome = round.handle(nodeId, await readBlocking(storageKey)) {
+            if round.pendingAsk == nil { return try CoordinatorShell.item(of: outcome) }
         }
-        preconditionFailure("read of \(round.key) ended without an outcome")
+        return try CoordinatorShell.item(of: await readRemote(round))
     }
 
-    /// The live item under `key` when the replica can answer from memory; `.notCached` otherwise.
-    /// Never suspends and never blocks.
-    public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey) throws -> CachedItem {
-        var round = ReadRound(key: table.storageKey(key), placement: placement)
-        for replica in round.replicas {
-            precondition(replica == nodeId, "a cluster of one reads its own replica")
-            if let outcome = round.handle(replica, readCached(round.key)) {
-                if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
-                return .item(try CoordinatorShell.item(of: outcome))
-            }
-        }
-        preconditionFailure("read of \(round.key) ended without an outcome")
+    /// The live item under `key` when this node's replica alone answers the read and can answer
+    /// from memory; `.notCached` otherwise. Never suspends and never blocks.
+    public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) throws -> CachedItem {
+        let storageKey = table.storageKey(key)
+        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
+        guard round.replicas == [nodeId] else { return .notCached }
+        guard let outcome = round.handle(nodeId, readCached(storageKey)), round.pendingAsk == nil else { return .notCached }
+        if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
+        return .item(try CoordinatorShell.item(of: outcome))
+    }
+
+    func isReachable(_ node: NodeID) -> Bool {
+        node == nodeId || (messenger?.isReachable(node) ?? false)
     }
 
     static func item(of outcome: Coordinator.Outcome) throws -> Item? {
@@ -134,11 +150,20 @@ public final class CoordinatorShell: Sendable {
     /// respect to every other write of the same key (conditional writes, UpdateItem, ADD).
     /// `decide` may throw (ConditionalCheckFailedException, validation errors): nothing is written
     /// and the error is rethrown. Returns the old and the new live item.
+    ///
+    /// In a cluster, writes of a key are serialised by the first reachable replica of its
+    /// preference list: elsewhere, with `mayForward`, this throws `ForwardRequired` naming that
+    /// node, before anything is decided or written, and the caller sends it the request.
     public func update(
-        _ table: TableDefinition, _ key: PrimaryKey,
+        _ table: TableDefinition, _ key: PrimaryKey, writeQuorum: Int? = nil, mayForward: Bool = false,
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
-        let (id, actions) = start { .update($0, key: table.storageKey(key), tableId: table.tableId) }
+        let storageKey = table.storageKey(key)
+        let plan = view.plan(forKey: storageKey, writeQuorum: writeQuorum)
+        if mayForward, !view.isSingleNode, let first = plan.preference.first(where: isReachable), first != nodeId {
+            throw ForwardRequired(node: first)
+        }
+        let (id, actions) = start { .update($0, key: storageKey, tableId: table.tableId, plan: plan) }
         var context = WriteContext(decide: decide)
         let outcome = await drive(id, actions, context: &context)
         switch outcome {
@@ -161,6 +186,9 @@ public final class CoordinatorShell: Sendable {
             for (index, mutation) in mutations.enumerated() {
                 group.addTask {
                     do {
+                        // Blind writes, coordinated here: a concurrent write of the same key
+                        // elsewhere makes concurrent versions, which every replica reconciles
+                        // the same way (last writer wins).
                         let result = try await self.update(mutation.table, mutation.key) { _ in .write(mutation.item) }
                         return (index, .success(result.old))
                     } catch {
@@ -193,9 +221,25 @@ public final class CoordinatorShell: Sendable {
 
     // MARK: - Deadlines
 
-    /// Expires lock waiters past their deadline. The node calls this periodically.
+    /// Expires lock waiters and replica waits past their deadline, and tells the coordinator
+    /// which peers became reachable or unreachable. The node calls this periodically.
     public func tick() async {
-        let actions = feed(.tick, as: nil)
+        var actions: [Coordinator.Action] = []
+        if let messenger {
+            let changes = reportedUnreachable.withLock { reported -> [(NodeID, Bool)] in
+                var changes: [(NodeID, Bool)] = []
+                for peer in view.peers {
+                    let reachable = messenger.isReachable(peer)
+                    if reachable == reported.contains(peer) {
+                        changes.append((peer, reachable))
+                        if reachable { reported.remove(peer) } else { reported.insert(peer) }
+                    }
+                }
+                return changes
+            }
+            for (peer, reachable) in changes { actions += feed(.reachability(peer, reachable: reachable), as: nil) }
+        }
+        actions += feed(.tick, as: nil)
         await carryOutUnowned(actions)
     }
 
@@ -309,6 +353,8 @@ public final class CoordinatorShell: Sendable {
         while true {
             var reply: Coordinator.Outcome?
             var next: [Coordinator.Action] = []
+            // Requests to other nodes go out first, so they travel while this node syncs its own.
+            if !view.isSingleNode { pending = pending.filter { !isLocal($0) } + pending.filter(isLocal) }
             for action in pending {
                 if case .reply(let op, let outcome) = action {
                     precondition(op == id, "reply for \(op) reached the driver of \(id)")
@@ -351,7 +397,11 @@ public final class CoordinatorShell: Sendable {
     func carryOut(_ action: Coordinator.Action, for id: OperationID, context: inout WriteContext) async -> [Coordinator.Action] {
         switch action {
         case .readReplica(let op, let replica, let key):
-            precondition(op == id && replica == nodeId, "read \(op)@\(replica) reached the driver of \(id)")
+            precondition(op == id, "read \(op)@\(replica) reached the driver of \(id)")
+            guard replica == nodeId else {
+                sendRead(op, key: key, to: replica)
+                return []
+            }
             let result = await readBlocking(key)
             if case .value(let value) = result { context.localCurrent = value }
             return feed(.replicaRead(id, replica: replica, result), as: id)
@@ -359,8 +409,17 @@ public final class CoordinatorShell: Sendable {
             precondition(op == id, "decision of \(op) reached the driver of \(id)")
             return feed(.decided(id, decide(current, context: &context)), as: id)
         case .writeReplica(let op, let replica, let key, let value, let hintFor):
-            precondition(op == id && replica == nodeId && hintFor == nil, "write \(op)@\(replica) reached the driver of \(id)")
-            let failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
+            precondition(op == id, "write \(op)@\(replica) reached the driver of \(id)")
+            guard replica == nodeId else {
+                sendWrite(op, key: key, value: value, hintFor: hintFor, to: replica)
+                return []
+            }
+            let failure: Coordinator.ReplicaFailure?
+            if let hintFor {
+                failure = await hints.store(for: hintFor, key: key, value: value)
+            } else {
+                failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
+            }
             return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)

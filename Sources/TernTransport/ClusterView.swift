@@ -1,0 +1,66 @@
+import TernCluster
+import TernCore
+
+/// The cluster as this node sees it: the partition map and the replication defaults. Immutable:
+/// request tasks read it without a lock; a new map replaces the whole view.
+public struct ClusterView: Sendable {
+    public let local: NodeID
+    public let map: PartitionMap
+    /// N, W and R when neither the table nor the request says otherwise.
+    public let replicationFactor: Int
+    public let writeQuorum: Int
+    public let readQuorum: Int
+    /// Preference lists of every partition for the default N, computed once (Q lists of N names).
+    let lists: [PreferenceList]
+    /// The plan of every key on a cluster of one, shared so a write allocates none.
+    let singlePlan: ReplicaPlan?
+
+    /// `replicationFactor` larger than the cluster is clamped to the cluster's size (a cluster of
+    /// two keeps two copies); W and R are clamped the same way.
+    public init(local: NodeID, map: PartitionMap, replicationFactor: Int, writeQuorum: Int, readQuorum: Int) {
+        precondition(map.members.contains { $0.node == local }, "\(local) is not a member of the map")
+        self.local = local
+        self.map = map
+        let n = min(replicationFactor, map.members.count)
+        self.replicationFactor = n
+        self.writeQuorum = min(writeQuorum, n)
+        self.readQuorum = min(readQuorum, n)
+        self.lists = (0..<map.ring.partitionCount).map { map.preferenceList(forPartition: $0, replicationFactor: n) }
+        self.singlePlan = map.members.count == 1 ? .single(local) : nil
+    }
+
+    /// A cluster of one: this node owns every partition.
+    public static func single(_ local: NodeID) -> ClusterView {
+        let map = try! PartitionMap.initial(members: [PartitionMap.Member(local)], partitionCount: 1)
+        return ClusterView(local: local, map: map, replicationFactor: 1, writeQuorum: 1, readQuorum: 1)
+    }
+
+    public var isSingleNode: Bool { singlePlan != nil }
+
+    /// Other members of the cluster.
+    public var peers: [NodeID] { map.members.map(\.node).filter { $0 != local } }
+
+    /// The plan of `key`: its preference list and fallbacks, with W and R from the request (or
+    /// the defaults), each clamped to 1…N.
+    public func plan(forKey key: [UInt8], writeQuorum w: Int? = nil, readQuorum r: Int? = nil) -> ReplicaPlan {
+        if let singlePlan { return singlePlan }
+        let list = lists[map.ring.partition(ofStorageKey: key) ?? 0]
+        let n = list.replicas.count
+        return ReplicaPlan(
+            preference: list.replicas, fallbacks: list.fallbacks,
+            writeQuorum: min(max(w ?? writeQuorum, 1), n), readQuorum: min(max(r ?? readQuorum, 1), n)
+        )
+    }
+}
+
+/// How the coordinator's shell reaches other nodes' replicas: the peer transport in a node, a
+/// direct call in tests. `send` calls `completion` exactly once, with the reply or a failure,
+/// by the request's deadline at the latest.
+public protocol ReplicaMessenger: Sendable {
+    func send(
+        _ message: ReplicaMessage, to node: NodeID, deadlineMillis: UInt32,
+        completion: @escaping @Sendable (Result<ReplicaMessage, PeerError>) -> Void
+    )
+    /// Whether a request to `node` would be sent now (connected, breaker not open).
+    func isReachable(_ node: NodeID) -> Bool
+}

@@ -1,0 +1,198 @@
+import Synchronization
+import TernCluster
+import TernCore
+import TernStorage
+import XCTest
+
+@testable import TernTransport
+
+private func clusterItem(_ text: String, _ value: String = "v") -> Item { Item([("pk", .s(text)), ("value", .s(value))]) }
+
+/// Replica messages between shells in one process: a node that is "down" answers nothing.
+final class LoopbackMessenger: ReplicaMessenger, @unchecked Sendable {
+    let shells = Mutex<[NodeID: CoordinatorShell]>([:])
+    let down = Mutex<Set<NodeID>>([])
+    let sent = Atomic<Int>(0)
+
+    func send(_ message: ReplicaMessage, to node: NodeID, deadlineMillis: UInt32, completion: @escaping @Sendable (Result<ReplicaMessage, PeerError>) -> Void) {
+        sent.add(1, ordering: .relaxed)
+        guard !down.withLock({ $0.contains(node) }), let shell = shells.withLock({ $0[node] }) else {
+            completion(.failure(.unavailable("\(node) is down")))
+            return
+        }
+        Task {
+            guard let reply = await shell.serve(message) else { return completion(.failure(.remote(code: 2, message: "not a request"))) }
+            // A node that went down while serving never answers: the caller sees a failure.
+            if self.down.withLock({ $0.contains(node) }) { return completion(.failure(.unavailable("\(node) is down"))) }
+            completion(.success(reply))
+        }
+    }
+
+    func isReachable(_ node: NodeID) -> Bool { !down.withLock { $0.contains(node) } }
+}
+
+/// Several coordinator shells on in-memory storage, wired by a loopback messenger: quorums,
+/// forwarding, hints and read repair with the real shell code.
+final class ClusterShellTests: XCTestCase {
+    let table = TableDefinition(
+        name: "t", tableId: 7, uuid: "u", partitionKey: KeyAttribute(name: "pk", type: .string), sortKey: nil,
+        attributeDefinitions: [KeyAttribute(name: "pk", type: .string)], billingMode: "PAY_PER_REQUEST",
+        readCapacityUnits: 0, writeCapacityUnits: 0, creationDateTime: 0
+    )
+
+    struct Cluster {
+        let messenger: LoopbackMessenger
+        let shells: [NodeID: CoordinatorShell]
+        let storages: [NodeID: InMemoryStorage]
+        let map: PartitionMap
+
+        subscript(_ node: NodeID) -> CoordinatorShell { shells[node]! }
+
+        func setDown(_ nodes: Set<NodeID>) async {
+            messenger.down.withLock { $0 = nodes }
+            for shell in shells.values { await shell.tick() }
+        }
+    }
+
+    func makeCluster(_ nodes: [NodeID], n: Int = 3, w: Int = 2, r: Int = 2) throws -> Cluster {
+        let map = try PartitionMap.initial(members: nodes.map { PartitionMap.Member($0) }, partitionCount: 8)
+        let messenger = LoopbackMessenger()
+        var shells: [NodeID: CoordinatorShell] = [:]
+        var storages: [NodeID: InMemoryStorage] = [:]
+        let start = UInt64(1_800_000_000_000)
+        for node in nodes {
+            let storage = InMemoryStorage()
+            storages[node] = storage
+            shells[node] = try CoordinatorShell(
+                nodeId: node, storage: storage, pool: BlockingPool(settings: .init(threads: 1, queueCapacity: 64)),
+                clock: { Now(wallMillis: start, monotonicMillis: 1_000) },
+                view: ClusterView(local: node, map: map, replicationFactor: n, writeQuorum: w, readQuorum: r), messenger: messenger
+            )
+        }
+        messenger.shells.withLock { $0 = shells }
+        return Cluster(messenger: messenger, shells: shells, storages: storages, map: map)
+    }
+
+    func key(_ text: String) -> PrimaryKey { PrimaryKey(partition: .s(text), sort: nil) }
+    func item(_ text: String, _ value: String = "v") -> Item { clusterItem(text, value) }
+
+    /// The preference list of `text`'s key.
+    func replicas(_ cluster: Cluster, _ text: String) -> [NodeID] {
+        let storageKey = table.storageKey(key(text))
+        return cluster.map.preferenceList(forPartition: cluster.map.ring.partition(ofStorageKey: storageKey)!, replicationFactor: 3).replicas
+    }
+
+    /// What `node`'s replica holds for `text`, read straight from its storage.
+    func held(_ cluster: Cluster, _ node: NodeID, _ text: String) throws -> StoredValue? {
+        try cluster.storages[node]!.get(table.storageKey(key(text))).map { try StoredValue.decode($0) }
+    }
+
+    /// Polls `condition` for up to two seconds (replica writes beyond W finish in the background).
+    func eventually(_ message: String, _ condition: () throws -> Bool) async throws {
+        for _ in 0..<200 {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTFail("never: \(message)")
+    }
+
+    func testWriteReachesAllThreeReplicasAndAQuorumReadAnywhereSeesIt() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let first = replicas(cluster, "a")[0]
+        _ = try await cluster[first].update(table, key("a")) { _ in .write(clusterItem("a")) }
+        for node in ["n1", "n2", "n3"] {
+            let read = try await cluster[node].get(table, key("a"))
+            XCTAssertEqual(read, item("a"), "read through \(node)")
+        }
+        try await eventually("every replica holds the item") {
+            try ["n1", "n2", "n3"].allSatisfy { try held(cluster, $0, "a")?.item == item("a") }
+        }
+    }
+
+    func testWriteOnANodeThatDoesNotSerialiseTheKeyAsksToBeForwarded() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let list = replicas(cluster, "b")
+        let other = ["n1", "n2", "n3"].first { $0 != list[0] }!
+        do {
+            _ = try await cluster[other].update(table, key("b"), mayForward: true) { _ in .write(clusterItem("b")) }
+            XCTFail("expected ForwardRequired")
+        } catch let forward as ForwardRequired {
+            XCTAssertEqual(forward.node, list[0])
+        }
+        XCTAssertNil(try held(cluster, list[0], "b"), "nothing was written before forwarding")
+        await cluster.setDown([list[0]])
+        _ = try await cluster[list[1]].update(table, key("b"), mayForward: true) { _ in .write(clusterItem("b")) }
+        XCTAssertEqual(try held(cluster, list[1], "b")?.item, item("b"), "with the first replica down the second serialises")
+    }
+
+    func testWithOneReplicaDownWritesAndQuorumReadsSucceedAndTwoDownFailQuickly() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let list = replicas(cluster, "c")
+        await cluster.setDown([list[2]])
+        _ = try await cluster[list[0]].update(table, key("c")) { _ in .write(clusterItem("c")) }
+        let read = try await cluster[list[1]].get(table, key("c"))
+        XCTAssertEqual(read, item("c"))
+        await cluster.setDown([list[1], list[2]])
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            _ = try await cluster[list[0]].update(table, key("c")) { _ in .write(clusterItem("c", "2")) }
+            XCTFail("a write with two of three replicas down must fail")
+        } catch {
+            XCTAssertLessThan(clock.now - started, .seconds(1), "it fails at once, without waiting for timeouts")
+        }
+        do {
+            _ = try await cluster[list[0]].get(table, key("c"))
+            XCTFail("a quorum read with two of three replicas down must fail")
+        } catch {}
+        XCTAssertEqual(try held(cluster, list[0], "c")?.item, item("c"), "the failed write left the old version")
+    }
+
+    func testHintForADownReplicaIsHeldByAFallbackAndDeliveredWhenItReturns() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3", "n4"])
+        let map = cluster.map
+        let storageKey = table.storageKey(key("d"))
+        let list = map.preferenceList(forPartition: map.ring.partition(ofStorageKey: storageKey)!, replicationFactor: 3)
+        let owner = list.replicas[2]
+        let fallback = list.fallbacks[0]
+        await cluster.setDown([owner])
+        _ = try await cluster[list.replicas[0]].update(table, key("d")) { _ in .write(clusterItem("d")) }
+        try await eventually("the fallback holds a hint for the owner") { cluster[fallback].hintCounts() == [owner: 1] }
+        XCTAssertNil(try held(cluster, fallback, "d"), "a hint is not part of the fallback's data")
+        XCTAssertNil(try held(cluster, owner, "d"))
+        let whileDown = await cluster[fallback].deliverHints()
+        XCTAssertEqual(whileDown, 0, "nothing is sent to a node still down")
+        await cluster.setDown([])
+        let afterReturn = await cluster[fallback].deliverHints()
+        XCTAssertEqual(afterReturn, 1)
+        XCTAssertEqual(try held(cluster, owner, "d")?.item, item("d"))
+        XCTAssertEqual(cluster[fallback].hintCounts(), [:], "delivered hints are deleted")
+    }
+
+    func testReadRepairBringsAStaleReplicaUpToDate() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let list = replicas(cluster, "e")
+        _ = try await cluster[list[0]].update(table, key("e")) { _ in .write(clusterItem("e", "1")) }
+        try await eventually("all three hold version 1") { try held(cluster, list[2], "e")?.item == item("e", "1") }
+        await cluster.setDown([list[2]])
+        _ = try await cluster[list[0]].update(table, key("e")) { _ in .write(clusterItem("e", "2")) }
+        await cluster.setDown([])
+        XCTAssertEqual(try held(cluster, list[2], "e")?.item, item("e", "1"), "the third replica missed version 2")
+        let read = try await cluster[list[2]].get(table, key("e"), readQuorum: 3)
+        XCTAssertEqual(read, item("e", "2"), "R = 3 returns the newest version")
+        try await eventually("read repair wrote version 2 on the stale replica") { try held(cluster, list[2], "e")?.item == item("e", "2") }
+    }
+
+    func testAReplicaKeepsTheNewerVersionWhenAnOlderOneArrivesLate() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let list = replicas(cluster, "f")
+        _ = try await cluster[list[0]].update(table, key("f")) { _ in .write(clusterItem("f", "1")) }
+        try await eventually("version 1 everywhere") { try held(cluster, list[1], "f")?.item == item("f", "1") }
+        let first = try XCTUnwrap(held(cluster, list[1], "f"))
+        _ = try await cluster[list[0]].update(table, key("f")) { _ in .write(clusterItem("f", "2")) }
+        try await eventually("version 2 everywhere") { try held(cluster, list[1], "f")?.item == item("f", "2") }
+        let failure = await cluster[list[1]].apply(key: table.storageKey(key("f")), tableId: 7, value: first)
+        XCTAssertNil(failure)
+        XCTAssertEqual(try held(cluster, list[1], "f")?.item, item("f", "2"), "a dominated version changes nothing")
+    }
+}
