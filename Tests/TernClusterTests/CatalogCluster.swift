@@ -76,6 +76,9 @@ struct CatalogCluster {
     var nextOperation: UInt64 = 1
     var violations: [String] = []
     var revalidations: [OperationID] = []
+    /// Percent of durable acceptor replies after which the node crashes at once.
+    var crashAfterReplyPercent = 0
+    var crashAfterEvent: NodeID?
 
     init(nodes count: Int, settings: CatalogLog.Settings = .init(), seed: UInt64) {
         members = (1...count).map { "n\($0)" }
@@ -103,9 +106,19 @@ struct CatalogCluster {
                 if let follow = perform(member, action) { events.append(follow) }
             }
         }
+        if crashAfterEvent == member {
+            crashAfterEvent = nil
+            crash(member)
+        }
         while !revalidations.isEmpty {
             validateAndPropose(revalidations.removeFirst())
         }
+    }
+
+    /// A crash leaves a majority up, so the liveness phase can finish what was started.
+    func canCrash(_ member: NodeID) -> Bool {
+        let down = members.filter { !nodes[$0]!.up }.count
+        return nodes[member]!.up && down + 1 < members.count / 2 + 1
     }
 
     mutating func perform(_ member: NodeID, _ action: CatalogLog.Action) -> CatalogLog.Event? {
@@ -115,6 +128,8 @@ struct CatalogCluster {
         case .persistAcceptorThenSend(let slot, let state, let to, let message):
             nodes[member]!.disk.acceptors[slot] = state
             send(from: member, to: to, .catalog(message))
+            // kill -9 right after a promise or an acceptance left: the moment durability is for.
+            if chance(crashAfterReplyPercent, &random), canCrash(member) { crashAfterEvent = member }
         case .stampBallot(let after):
             var disk = nodes[member]!.disk
             disk.hlc = max(disk.hlc + 1, now << 16, after + 1)
@@ -167,6 +182,21 @@ struct CatalogCluster {
             run(packet.to, .receive(from: packet.from, message))
         case .snapshot(let entries):
             installSnapshot(packet.to, entries)
+        }
+    }
+
+    /// Delivers, in order, every packet `filter` accepts (and those their delivery sends) until
+    /// none is left; the packets it refuses are lost. Time stands still.
+    mutating func deliverAll(steps: Int = 10_000, _ filter: (Packet) -> Bool) {
+        for _ in 0..<steps {
+            guard !inFlight.isEmpty else { return }
+            let packet = inFlight.removeFirst()
+            let cut = packet.from != packet.to && (isolated.contains(packet.from) || isolated.contains(packet.to))
+            guard filter(packet), !cut, nodes[packet.to]!.up else { continue }
+            switch packet.envelope {
+            case .catalog(let message): run(packet.to, .receive(from: packet.from, message))
+            case .snapshot(let entries): installSnapshot(packet.to, entries)
+            }
         }
     }
 
