@@ -324,7 +324,8 @@ public struct CatalogLog: Sendable {
         case .catchUpRequest(let after):
             return answerCatchUp(to: from, after: after)
         case .catchUpAnswer(let after, let entries, let theirs):
-            guard entries.count <= settings.catchUpEntriesMax, entries.allSatisfy({ $0.change.count <= settings.changeBytesMax }) else { return [] }
+            guard entries.count <= settings.catchUpEntriesMax, entries.allSatisfy({ $0.change.count <= settings.changeBytesMax }),
+                  entries.reduce(0, { $0 + $1.change.count }) <= settings.catchUpBytesMax else { return [] }
             return catchUpAnswered(by: from, after: after, entries: entries, theirs: theirs, now: now)
         }
     }

@@ -387,7 +387,7 @@ final class CatalogLogTests: XCTestCase {
     }
 
     func testMalformedOversizedAndForeignMessagesAreDropped() {
-        var log = CatalogLog(node: "n2", members: ["n1", "n2", "n3"], settings: .init(changeBytesMax: 8), seed: 1)
+        var log = CatalogLog(node: "n2", members: ["n1", "n2", "n3"], settings: .init(catchUpBytesMax: 100, changeBytesMax: 8), seed: 1)
         let ballot = Ballot(timestamp: 1, node: "n1")
         XCTAssertEqual(log.handle(.receive(from: "n1", .paxos(slot: 1, .accept(ballot, value: [1, 2, 3]))), now: 0), [], "not an entry")
         XCTAssertEqual(log.handle(.receive(from: "n1", .paxos(slot: 1, .accept(ballot, value: entry("n1", 1, "123456789").encoded()))), now: 0), [], "too large")
@@ -396,6 +396,8 @@ final class CatalogLogTests: XCTestCase {
         XCTAssertEqual(log.handle(.receive(from: "x9", .paxos(slot: 1, .prepare(ballot))), now: 0), [], "not a member")
         XCTAssertEqual(log.handle(.receive(from: "n1", .catchUpAnswer(after: 0, entries: Array(repeating: entry("n1", 1, "a"), count: 65), appliedThrough: 65)), now: 0), [],
                        "more entries than an answer may hold")
+        XCTAssertEqual(log.handle(.receive(from: "n1", .catchUpAnswer(after: 0, entries: Array(repeating: entry("n1", 1, "12345678"), count: 64), appliedThrough: 64)), now: 0), [],
+                       "more bytes than an answer may hold")
         XCTAssertEqual(log.acceptorSlotCount, 0)
         XCTAssertEqual(log.appliedThrough, 0)
     }
