@@ -221,6 +221,17 @@ public struct CatalogLog: Sendable {
     public var acceptorSlotCount: Int { acceptors.count }
     var peers: [NodeID] { members.filter { $0 != node } }
 
+    /// The next time `tick` has something to do (a proposal's timeout or backoff, the next
+    /// catch-up request), for the shell's timer.
+    public var nextDeadlineMillis: UInt64 {
+        let askedAt: UInt64
+        switch sync {
+        case .catchingUp(_, let at), .current(let at): askedAt = at
+        }
+        let catchUp = askedAt + settings.catchUpIntervalMillis
+        return active?.proposer.nextDeadlineMillis.map { min($0, catchUp) } ?? catchUp
+    }
+
     func isWithinWindow(_ slot: UInt64) -> Bool {
         slot > appliedThrough && slot - appliedThrough <= settings.slotsAheadMax
     }

@@ -76,6 +76,8 @@ struct CatalogCluster {
     var nextOperation: UInt64 = 1
     var violations: [String] = []
     var revalidations: [OperationID] = []
+    /// Proposals that lost their slot to another change (the harness checks races happen).
+    var supersededCount = 0
     /// Percent of durable acceptor replies after which the node crashes at once.
     var crashAfterReplyPercent = 0
     var crashAfterEvent: NodeID?
@@ -269,6 +271,7 @@ struct CatalogCluster {
             if chosen[version] != request.proposal { violations.append("\(id) committed at \(version) but \(String(describing: chosen[version])) is there") }
             finish(id, .created(tableId: version))
         case .superseded:
+            supersededCount += 1
             revalidations.append(id)
         case .failed, .refused:
             finish(id, .retryable)

@@ -37,6 +37,7 @@ final class CatalogLogTests: XCTestCase {
     /// is created twice, and no two clients succeed for one table. Then the faults heal and every
     /// node must converge on the same catalog with every client answered.
     func testNoTwoNodesEverApplyDifferentEntriesForASlotUnderDropsDuplicatesReorderingAndCrashes() {
+        var (decided, superseded, created) = (0, 0, 0)
         for seed in UInt64(1)...500 {
             var random = SplitMix64(seed: seed &* 0x9E37_79B9)
             var cluster = CatalogCluster(nodes: seed % 2 == 0 ? 3 : 5, settings: fast, seed: seed)
@@ -74,7 +75,14 @@ final class CatalogLogTests: XCTestCase {
             XCTAssertEqual(Set(cluster.appliedCounts).count, 1, "seed \(seed): nodes disagree on the version \(cluster.appliedCounts)")
             XCTAssertEqual(cluster.appliedCounts.first, cluster.chosen.count, "seed \(seed)")
             XCTAssertTrue(cluster.members.allSatisfy { cluster.nodes[$0]!.caughtUp }, "seed \(seed): a node never caught up")
+            decided += cluster.chosen.count
+            superseded += cluster.supersededCount
+            created += cluster.results.values.filter { if case .created = $0 { return true } else { return false } }.count
         }
+        // The runs must exercise what they claim to: many slots, lost races, successes.
+        XCTAssertGreaterThan(decided, 2_000)
+        XCTAssertGreaterThan(superseded, 1_000)
+        XCTAssertGreaterThan(created, 1_500)
     }
 
     // MARK: - Liveness and failure
@@ -247,6 +255,11 @@ final class CatalogLogTests: XCTestCase {
         XCTAssertEqual(log.handle(.receive(from: "n1", .paxos(slot: 1, .decided(value: value.encoded()))), now: 0),
                        [.apply(slot: 1, value), .forgetAcceptorStates(through: 1)])
         XCTAssertEqual(log.acceptorSlotCount, 0)
+        XCTAssertEqual(log.handle(.receive(from: "n3", .paxos(slot: 1, .decided(value: value.encoded()))), now: 0), [],
+                       "a duplicated decision is applied once")
+        XCTAssertEqual(log.handle(.receive(from: "n1", .paxos(slot: 1, .accept(ballot, value: value.encoded()))), now: 0),
+                       [.send(to: "n1", .paxos(slot: 1, .decided(value: value.encoded())))],
+                       "a replayed accept for an applied slot changes nothing and gets the decision")
         XCTAssertEqual(log.handle(.receive(from: "n3", .paxos(slot: 1, .prepare(Ballot(timestamp: 20, node: "n3")))), now: 0),
                        [.send(to: "n3", .paxos(slot: 1, .decided(value: value.encoded())))],
                        "a prepare for an applied slot is answered with its decision")
