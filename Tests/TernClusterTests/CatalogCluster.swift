@@ -161,9 +161,16 @@ struct CatalogCluster {
         nodes[member]!.disk.applied.append(entry)
     }
 
+    /// Every catalog message crosses the wire encoding, as between real nodes.
     mutating func send(from: NodeID, to: NodeID, _ envelope: Envelope) {
         guard inFlight.count < inFlightMax else { return }
-        inFlight.append(Packet(from: from, to: to, envelope: envelope))
+        guard case .catalog(let message) = envelope else {
+            return inFlight.append(Packet(from: from, to: to, envelope: envelope))
+        }
+        guard let received = CatalogMessage(decoding: message.encoded()), received == message else {
+            return violations.append("\(message) does not survive its wire encoding")
+        }
+        inFlight.append(Packet(from: from, to: to, envelope: .catalog(received)))
     }
 
     /// Delivers one message chosen at random (reordering), maybe dropping or duplicating it.
