@@ -113,6 +113,30 @@ final class CatalogLogTests: XCTestCase {
         XCTAssertEqual(cluster.nodes["n3"]!.tables, ["orders": 1])
     }
 
+    func testFiveMembersDecideWithTwoDownAndFailWithThreeDown() {
+        var cluster = CatalogCluster(nodes: 5, settings: fast, seed: 4)
+        settle(&cluster)
+        cluster.crash("n4")
+        cluster.crash("n5")
+        let decided = cluster.createTable("orders", at: "n1")
+        settle(&cluster)
+        XCTAssertEqual(cluster.results[decided], .created(tableId: 1))
+        cluster.crash("n3")
+        let failed = cluster.createTable("items", at: "n2")
+        let start = cluster.now
+        settle(&cluster)
+        XCTAssertEqual(cluster.results[failed], .retryable)
+        XCTAssertLessThanOrEqual(cluster.now - start, fast.proposer.deadlineMillis + 5)
+        // The members come back and catch up; the next attempt succeeds.
+        for member in ["n3", "n4", "n5"] { cluster.restart(member) }
+        settle(&cluster)
+        XCTAssertTrue(cluster.members.allSatisfy { cluster.nodes[$0]!.caughtUp })
+        let retried = cluster.createTable("items", at: "n2")
+        settle(&cluster)
+        XCTAssertEqual(cluster.results[retried], .created(tableId: 2))
+        XCTAssertEqual(Set(cluster.members.map { cluster.nodes[$0]!.tables }), [["orders": 1, "items": 2]])
+    }
+
     func testWithoutAMajorityAChangeFailsRetryablyWithinTheProposalDeadline() {
         var cluster = CatalogCluster(nodes: 3, settings: fast, seed: 3)
         settle(&cluster)
