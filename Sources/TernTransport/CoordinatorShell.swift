@@ -420,7 +420,7 @@ public final class CoordinatorShell: Sendable {
             } else {
                 failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
             }
-            return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
+            return feed(.replicaWrote(id, replica: replica, failure: failure, hintFor: hintFor), as: id)
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)
             return feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: id)

@@ -43,6 +43,22 @@ struct Serve: AsyncParsableCommand {
     var tombstoneGraceSeconds = NodeConfiguration.defaultTombstoneGraceSeconds
     @Flag(name: .customLong("unsafe-no-sync"), help: "Acknowledge writes before they are synced to disk (benchmarks only; loses data on crash).")
     var unsafeNoSync = false
+    @Option(name: .customLong("cluster-port"), help: "Port this node listens on for its peers (with --seeds).") var clusterPort: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated host:port cluster addresses of every member, this node included. Without it the node is a cluster of one.",
+            discussion: "Every member derives the same partition map from the members' node ids and zones."
+        )
+    ) var seeds: String?
+    @Option(help: "This node's zone; replicas of a key go to distinct zones first.") var zone: String?
+    @Option(help: "Partitions of the ring (a power of two, the same on every member).") var partitions = 256
+    @Option(help: "N: replicas of every key (clamped to the cluster's size).") var replication = 3
+    @Option(name: .customLong("write-quorum"), help: "W: durable replica acknowledgements before a write is acknowledged.") var writeQuorum = 2
+    @Option(name: .customLong("read-quorum"), help: "R for consistent reads (eventually consistent reads use 1).") var readQuorum = 2
+    @Option(name: .customLong("cluster-secret-file"), help: "File with the secret (16 bytes or more) peers must prove they share; without it peer authentication is off.")
+    var clusterSecretFile: String?
+    @Option(name: .customLong("hint-window-seconds"), help: "How long hints are kept for a node that stays down (shorter than the tombstone grace period).")
+    var hintWindowSeconds = NodeConfiguration.defaultHintWindowSeconds
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -56,7 +72,16 @@ struct Serve: AsyncParsableCommand {
             tombstoneGraceSeconds: tombstoneGraceSeconds
         )
         configuration.http.maxConnections = maxConnections
-        let node = try TernNode(configuration: configuration, logger: logger)
+        configuration.clusterPort = clusterPort
+        configuration.seeds = try (seeds ?? "").split(separator: ",").map { try SeedAddress.parse(String($0)) }
+        configuration.zone = zone
+        configuration.partitionCount = partitions
+        configuration.replicationFactor = replication
+        configuration.writeQuorum = writeQuorum
+        configuration.readQuorum = readQuorum
+        configuration.clusterSecretFile = clusterSecretFile
+        configuration.hintWindowSeconds = hintWindowSeconds
+        let node = try await TernNode.start(configuration: configuration, logger: logger)
         try await node.run()
     }
 }
