@@ -259,6 +259,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/"), (.GET, "/health"):
             write(context: context, head: head, response: healthResponse(), traits: traits, contentType: "text/plain")
             return
+        case (.GET, "/cluster/status"):
+            // What `tern cluster status` prints. Unsigned, like the health check: it names the
+            // members and their state, no data. Built off the event loop (it counts hints).
+            let promise = context.eventLoop.makePromise(of: WireResponse.self)
+            let service = self.service
+            Task { promise.succeed(WireResponse(status: 200, body: await service.clusterStatus(), contentType: "application/json")) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { wire in
+                let (handler, context) = bound.value
+                handler.writeWire(context: context, head: head, wire: wire, traits: traits)
+            }
+            return
         case (.POST, _):
             break
         default:

@@ -72,6 +72,15 @@ final class PeerMessenger: ReplicaMessenger {
         return true
     }
 
+    func breakerState(of node: NodeID) -> String {
+        guard let client = clients[node] else { return "unknown" }
+        switch client.breakerState {
+        case .closed: return client.isConnected ? "closed" : "closed, disconnected"
+        case .open: return "open"
+        case .halfOpen: return "half-open"
+        }
+    }
+
     /// Sends a membership question (start-up only).
     static func identify(_ client: PeerClient) async throws -> MembershipMessage? {
         let reply = try await client.request(PeerMessage(kind: MembershipMessage.identify.kind), deadlineMillis: 1_000)

@@ -10,7 +10,7 @@ struct Tern: AsyncParsableCommand {
         commandName: "tern",
         abstract: "Tern: a masterless, DynamoDB-compatible database.",
         discussion: "Point the AWS CLI, boto3 or any AWS SDK at a running node with --endpoint-url http://127.0.0.1:8000.",
-        subcommands: [Serve.self, BenchCommand.self]
+        subcommands: [Serve.self, ClusterCommand.self, BenchCommand.self]
     )
 }
 
@@ -111,5 +111,51 @@ struct BenchCommand: ParsableCommand {
         )
         let result = try Bench.run(configuration) { print($0) }
         print(result.report())
+    }
+}
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Look at a running cluster.",
+        subcommands: [ClusterStatus.self]
+    )
+}
+
+struct ClusterStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print the members as one node sees them: state, partitions, breakers, hints pending.",
+        discussion: "Reads GET /cluster/status from the node's DynamoDB endpoint."
+    )
+
+    @Option(help: "DynamoDB endpoint of any node.") var endpoint = "http://127.0.0.1:8000"
+    @Flag(help: "Print the node's JSON as it is.") var json = false
+
+    func run() throws {
+        let (status, body) = try StatusClient.get(endpoint: endpoint, path: "/cluster/status")
+        guard status == 200 else { throw ValidationError("\(endpoint) answered \(status): \(body)") }
+        if json {
+            print(body)
+            return
+        }
+        guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let members = object["members"] as? [[String: Any]]
+        else { throw ValidationError("\(endpoint) sent a status that is not a JSON object") }
+        let replication = object["replication"] as? [String: Any] ?? [:]
+        print("node \(object["node"] ?? "?")  partitions \(object["partitions"] ?? "?")  N=\(replication["N"] ?? "?") W=\(replication["W"] ?? "?") R=\(replication["R"] ?? "?")")
+        let header = ["NODE", "ZONE", "STATE", "BREAKER", "OWNED", "REPLICATED", "HINTS"]
+        var rows = [header]
+        for member in members {
+            let name = "\(member["node"] ?? "?")" + ((member["self"] as? Bool) == true ? " (self)" : "")
+            rows.append([
+                name, (member["zone"] as? String) ?? "-", "\(member["state"] ?? "?")", "\(member["breaker"] ?? "?")",
+                "\(member["partitionsOwned"] ?? "?")", "\(member["partitionsReplicated"] ?? "?")", "\(member["hintsPending"] ?? "?")",
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined())
+        }
     }
 }
