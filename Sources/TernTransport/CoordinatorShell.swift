@@ -107,9 +107,9 @@ public final class CoordinatorShell: Sendable {
         let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
         if round.replicas.contains(nodeId), let outcome = round.handle(nodeId, await readBlocking(storageKey)) {
-            if round.pendingAsk == nil { return try CoordinatorShell.item(of: outcome) }
+            if round.pendingAsk == nil { return try item(of: outcome) }
         }
-        return try CoordinatorShell.item(of: await readRemote(round))
+        return try item(of: await readRemote(round))
     }
 
     /// The live item under `key` when this node's replica alone answers the read and can answer
@@ -121,14 +121,14 @@ public final class CoordinatorShell: Sendable {
         guard round.replicas == [nodeId] else { return .notCached }
         guard let outcome = round.handle(nodeId, readCached(storageKey)), round.pendingAsk == nil else { return .notCached }
         if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
-        return .item(try CoordinatorShell.item(of: outcome))
+        return .item(try item(of: outcome))
     }
 
     func isReachable(_ node: NodeID) -> Bool {
         node == nodeId || (messenger?.isReachable(node) ?? false)
     }
 
-    static func item(of outcome: Coordinator.Outcome) throws -> Item? {
+    func item(of outcome: Coordinator.Outcome) throws -> Item? {
         guard case .read(let value) = outcome else {
             try throwFailure(outcome)
             preconditionFailure("read outcome \(outcome)")
@@ -172,7 +172,7 @@ public final class CoordinatorShell: Sendable {
         case .failed(.aborted):
             throw context.decideError ?? DynamoDBError.internalServerError()
         case .read, .failed:
-            try CoordinatorShell.throwFailure(outcome)
+            try throwFailure(outcome)
             preconditionFailure("unreachable")
         }
     }
@@ -517,7 +517,7 @@ public final class CoordinatorShell: Sendable {
     }
 
     /// The error a client gets for a failed operation.
-    static func throwFailure(_ outcome: Coordinator.Outcome) throws {
+    func throwFailure(_ outcome: Coordinator.Outcome) throws {
         guard case .failed(let failure) = outcome else { return }
         switch failure {
         case .tableDeleted:
@@ -530,6 +530,9 @@ public final class CoordinatorShell: Sendable {
             throw StorageError.overloaded
         case .quorumNotReached(.wouldBlock):
             preconditionFailure("a blocking read reported wouldBlock")
+        case .quorumNotReached(.unavailable(let message)) where !view.isSingleNode:
+            // Retryable (500): the SDKs retry it with backoff, as they do DynamoDB's own.
+            throw DynamoDBError.internalServerError("Not enough replicas answered (\(message)); retry the request")
         case .quorumNotReached(.unavailable(let message)):
             throw StorageError.io(message)
         case .clockUnavailable:
