@@ -325,6 +325,12 @@ public struct Coordinator: Sendable {
     mutating func readCurrent(_ id: OperationID, now: Now) -> [Action] {
         let operation = operations[id]!
         let plan = operation.plan
+        if plan.preference.count == 1, plan.preference[0] == node {
+            // A cluster of one: no list to order (the common single-node write allocates less).
+            operations[id]!.phase = .readingCurrent(CurrentRead(asked: plan.preference, needed: 1))
+            operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+            return [.readReplica(id, replica: node, key: operation.key)]
+        }
         let reachable = plan.preference.filter(isReachable)
         let ordered = reachable.filter { $0 == node } + reachable.filter { $0 != node }
         let needed = plan.readBeforeWriteQuorum

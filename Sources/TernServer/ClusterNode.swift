@@ -213,11 +213,18 @@ final class ClusterParts: Service, Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let identity = MembershipMessage.identity(node: nodeId, zone: configuration.zone, partitionCount: configuration.partitionCount)
         let handler = NodePeerHandler(identity: identity)
+        // Connection changes are logged once per change; the failed attempts of a peer that stays
+        // down (one per backoff step) only at debug level.
+        let connected = Mutex<[String: Bool]>([:])
         let onEvent: @Sendable (PeerEvent) -> Void = { event in
             switch event {
             case .rejected(let remote, let reason): logger.warning("peer connection refused", metadata: ["remote": "\(remote)", "reason": "\(reason)"])
-            case .connected(let peer): logger.info("peer connected", metadata: ["peer": "\(peer)"])
-            case .disconnected(let peer, let reason): logger.info("peer disconnected", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            case .connected(let peer):
+                connected.withLock { $0[peer] = true }
+                logger.info("peer connected", metadata: ["peer": "\(peer)"])
+            case .disconnected(let peer, let reason):
+                let changed = connected.withLock { $0.updateValue(false, forKey: peer) != false }
+                logger.log(level: changed ? .info : .debug, "peer disconnected", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
             case .accepted: break
             }
         }

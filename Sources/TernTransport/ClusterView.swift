@@ -42,9 +42,16 @@ public struct ClusterView: Sendable {
 
     /// The plan of `key`: its preference list and fallbacks, with W and R from the request (or
     /// the defaults), each clamped to 1…N.
-    public func plan(forKey key: [UInt8], writeQuorum w: Int? = nil, readQuorum r: Int? = nil) -> ReplicaPlan {
+    public func plan(forKey key: [UInt8], replicationFactor: Int? = nil, writeQuorum w: Int? = nil, readQuorum r: Int? = nil) -> ReplicaPlan {
         if let singlePlan { return singlePlan }
-        let list = lists[map.ring.partition(ofStorageKey: key) ?? 0]
+        let partition = map.ring.partition(ofStorageKey: key) ?? 0
+        let list: PreferenceList
+        if let replicationFactor, min(replicationFactor, map.members.count) != self.replicationFactor {
+            // A table with its own N (tag tern:n): its lists are walked per request (O(members)).
+            list = map.preferenceList(forPartition: partition, replicationFactor: replicationFactor)
+        } else {
+            list = lists[partition]
+        }
         let n = list.replicas.count
         return ReplicaPlan(
             preference: list.replicas, fallbacks: list.fallbacks,

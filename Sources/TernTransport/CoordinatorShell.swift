@@ -104,7 +104,11 @@ public final class CoordinatorShell: Sendable {
     /// for a consistent read, otherwise 1 (DESIGN.md §5).
     public func get(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) async throws -> Item? {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        if view.isSingleNode {
+            // A cluster of one: this replica's answer is the read's (no round to build).
+            return try item(of: CoordinatorShell.outcome(await readBlocking(storageKey)))
+        }
+        let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
         if round.replicas.contains(nodeId), let outcome = round.handle(nodeId, await readBlocking(storageKey)) {
             if round.pendingAsk == nil { return try item(of: outcome) }
@@ -116,12 +120,35 @@ public final class CoordinatorShell: Sendable {
     /// from memory; `.notCached` otherwise. Never suspends and never blocks.
     public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) throws -> CachedItem {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        if view.isSingleNode {
+            let read = readCached(storageKey)
+            if case .failed(.wouldBlock) = read { return .notCached }
+            return .item(try item(of: CoordinatorShell.outcome(read)))
+        }
+        let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
         guard round.replicas == [nodeId] else { return .notCached }
         guard let outcome = round.handle(nodeId, readCached(storageKey)), round.pendingAsk == nil else { return .notCached }
         if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
         return .item(try item(of: outcome))
+    }
+
+    /// R: the request's header, else 1 for an eventually consistent read, else the table's tag,
+    /// else the node's default (DESIGN.md §5).
+    func readPlan(_ table: TableDefinition, _ key: [UInt8], consistent: Bool, readQuorum: Int?) -> ReplicaPlan {
+        let replication = table.replication
+        return view.plan(
+            forKey: key, replicationFactor: replication.replicationFactor,
+            readQuorum: readQuorum ?? (consistent ? replication.readQuorum : 1)
+        )
+    }
+
+    /// The outcome of a read that one replica answers alone.
+    static func outcome(_ read: Coordinator.ReplicaRead) -> Coordinator.Outcome {
+        switch read {
+        case .value(let value): .read(value)
+        case .failed(let failure): .failed(.quorumNotReached(failure))
+        }
     }
 
     func isReachable(_ node: NodeID) -> Bool {
@@ -159,7 +186,8 @@ public final class CoordinatorShell: Sendable {
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, writeQuorum: writeQuorum)
+        let replication = table.replication
+        let plan = view.plan(forKey: storageKey, replicationFactor: replication.replicationFactor, writeQuorum: writeQuorum ?? replication.writeQuorum)
         if mayForward, !view.isSingleNode, let first = plan.preference.first(where: isReachable), first != nodeId {
             throw ForwardRequired(node: first)
         }
