@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: deps bench-deps build release run cluster cluster-stop test test-swift test-clients bench soak clean
+.PHONY: deps bench-deps build release run cluster cluster-stop bench-cluster test test-swift test-clients bench soak clean
 
 # System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py) and the
 # test-only Python packages.
@@ -64,6 +64,10 @@ bench-deps:
 
 bench: release bench-deps
 	scripts/bench.sh
+
+# The three-node cluster against the single node, same run (docs/benchmarks.md, issue 7).
+bench-cluster: release
+	scripts/bench-cluster.sh
 
 soak: release
 	scripts/soak.sh
