@@ -202,7 +202,9 @@ extension CoordinatorShell {
                 if request.reverse { high = entry.key } else { low = entry.key + [0] }
                 let value = try decode(entry.value)
                 page.entries.append(ReplicaPage.Entry(key: entry.key, value: value))
-                encodedBytes += entry.key.count + entry.value.count
+                // The entry as the reply carries it: two length prefixes, and room for a
+                // version re-encoded in the current format.
+                encodedBytes += entry.key.count + entry.value.count + 16
                 if let item = value.item {
                     items += 1
                     bytes += ItemSize.of(item)
