@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: deps bench-deps build release run test test-swift test-clients bench soak clean
+.PHONY: deps bench-deps build release run cluster cluster-stop test test-swift test-clients bench soak clean
 
 # System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py) and the
 # test-only Python packages.
@@ -34,6 +34,13 @@ release: deps
 run: release
 	mkdir -p $(DATA_DIR)
 	.build/release/tern serve --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
+
+# Three local nodes (API 8001-8003, peers 7001-7003, data in $(DATA_DIR)/n1..n3): scripts/cluster.sh.
+cluster: release
+	DATA_DIR=$(DATA_DIR) scripts/cluster.sh start
+
+cluster-stop:
+	DATA_DIR=$(DATA_DIR) scripts/cluster.sh stop
 
 test: deps
 	$(SWIFT) build --build-tests

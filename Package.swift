@@ -55,6 +55,8 @@ let package = Package(
             name: "TernServer",
             dependencies: [
                 "TernCore", "TernStorage", "TernRocksDB", "TernCluster", "TernTransport", "TernAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

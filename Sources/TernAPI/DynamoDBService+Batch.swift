@@ -98,7 +98,7 @@ extension DynamoDBService {
                     leftover.append(DynamoDBService.keyJSON(entry.map))
                     continue
                 }
-                guard let item = try await coordinator.get(table.table, entry.key) else {
+                guard let item = try await coordinator.get(table.table, entry.key, consistent: table.consistent, readQuorum: RequestOptions.current.readQuorum) else {
                     units += DynamoDBService.readUnits(0, consistent: table.consistent)
                     continue
                 }

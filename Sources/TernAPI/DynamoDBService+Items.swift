@@ -150,7 +150,7 @@ extension DynamoDBService {
         let returnOldOnFailure = request.returnOldOnFailure
         // Every put reads the current version: the new one must descend from it (and DynamoDB
         // charges the larger of the old and new item).
-        let result = try await coordinator.update(table, key) { old in
+        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: !RequestOptions.current.forwarded) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             return .write(newItem)
         }
@@ -162,14 +162,14 @@ extension DynamoDBService {
 
     func getItem(_ input: RequestParameters) async throws -> [UInt8] {
         let request = try GetItemRequest(input, service: self)
-        let item = try await coordinator.get(request.table, request.key)
+        let item = try await coordinator.get(request.table, request.key, consistent: request.consistent, readQuorum: RequestOptions.current.readQuorum)
         return request.response(item)
     }
 
     /// GetItem served from memory alone; nil when the item cannot be read without blocking.
     func getItemIfCached(_ input: RequestParameters) throws -> [UInt8]? {
         let request = try GetItemRequest(input, service: self)
-        guard case .item(let item) = try coordinator.getIfCached(request.table, request.key) else { return nil }
+        guard case .item(let item) = try coordinator.getIfCached(request.table, request.key, consistent: request.consistent) else { return nil }
         return request.response(item)
     }
 
@@ -181,7 +181,7 @@ extension DynamoDBService {
         let table = try existingTable(request.tableName)
         let key = try table.primaryKey(ofKey: request.attributes)
         let returnOldOnFailure = request.returnOldOnFailure
-        let result = try await coordinator.update(table, key) { old in
+        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: !RequestOptions.current.forwarded) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             // A tombstone even when the item is absent here: on a cluster another replica may
             // hold a version this delete must supersede (DESIGN.md §3).
@@ -208,7 +208,7 @@ extension DynamoDBService {
         let keyItem = request.attributes
         let returnOldOnFailure = request.returnOldOnFailure
         let returnValues = request.returnValues
-        let result = try await coordinator.update(table, key) { old in
+        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: !RequestOptions.current.forwarded) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             let new = try actions.apply(to: old ?? keyItem, keyAttributeNames: keyNames)
             if ItemSize.of(new) > ItemSize.maxItemBytes {

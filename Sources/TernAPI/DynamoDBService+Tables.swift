@@ -108,6 +108,7 @@ extension DynamoDBService {
         let capacity = try DynamoDBService.checkBilling(billingMode, throughput)
         let (partitionKey, sortKey) = try DynamoDBService.checkKeySchema(schema, definitions)
         let tags = try parseTags(parameters, member: "Tags") ?? []
+        _ = try TableReplication.parse(tags)
         let deletionProtection = try parameters.bool("DeletionProtectionEnabled") ?? false
         let created = now()
         let table = try await catalog.create(name) { tableId in

@@ -89,11 +89,15 @@ extension DynamoDBService {
         guard let tags = try parseTags(parameters, member: "Tags") else {
             throw DynamoDBError.validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
         }
+        if tags.contains(where: { $0.key == TableReplication.replicationTag }) {
+            throw DynamoDBError.validation("Tag tern:n can only be given at CreateTable: the table's items are already placed on its replicas")
+        }
         try await catalog.modify(table.name) { table in
             for tag in tags {
                 table.tags.removeAll { $0.key == tag.key }
                 table.tags.append(tag)
             }
+            _ = try TableReplication.parse(table.tags)
             if table.tags.count > DynamoDBService.maxTagsPerResource {
                 throw DynamoDBError.limitExceeded("The number of tags on the resource would exceed the limit of \(DynamoDBService.maxTagsPerResource)")
             }

@@ -1,4 +1,5 @@
 import Logging
+import TernCluster
 import TernCore
 import TernStorage
 import TernTransport
@@ -40,10 +41,13 @@ public final class DynamoDBService: Sendable {
     /// Wall-clock seconds since 1970, for CreationDateTime and friends.
     let now: @Sendable () -> Double
     let logger: Logger
+    /// Sends a write to the node that serialises its key (a cluster); nil on a cluster of one.
+    let forwarder: RequestForwarder?
 
     public init(
         catalog: Catalog, coordinator: CoordinatorShell, region: String = "us-east-1",
-        accountId: String = "000000000000", now: @escaping @Sendable () -> Double, logger: Logger
+        accountId: String = "000000000000", now: @escaping @Sendable () -> Double, logger: Logger,
+        forwarder: RequestForwarder? = nil
     ) {
         self.catalog = catalog
         self.coordinator = coordinator
@@ -51,6 +55,7 @@ public final class DynamoDBService: Sendable {
         self.accountId = accountId
         self.now = now
         self.logger = logger
+        self.forwarder = forwarder
     }
 
     /// Operations this node serves.
@@ -92,11 +97,17 @@ public final class DynamoDBService: Sendable {
     ]
 
     /// Handles one request whose `X-Amz-Target` was `target` (nil when the header was absent).
-    public func handle(target: String?, body: [UInt8], host: String?) async -> APIResponse {
+    /// A write of a key another node serialises is forwarded there and its answer returned.
+    public func handle(target: String?, body: [UInt8], host: String?, options: RequestOptions = .defaults) async -> APIResponse {
         do {
             let (operation, parameters) = try decode(target: target, body: body)
-            let output = try await run(operation, parameters, host: host)
+            let output = try await RequestOptions.$current.withValue(options) {
+                try await run(operation, parameters, host: host)
+            }
             return APIResponse(status: 200, body: output)
+        } catch let forward as ForwardRequired {
+            guard let forwarder, let target else { return render(DynamoDBError.internalServerError()) }
+            return await forwarder(forward.node, ForwardedRequest(operation: target, headers: options.forwardedHeaders, body: body))
         } catch {
             return render(error)
         }
@@ -105,8 +116,8 @@ public final class DynamoDBService: Sendable {
     /// Serves the request synchronously when that cannot block: today a GetItem whose item is
     /// in memory (memtable or block cache). Returns nil when the caller must use `handle`,
     /// which runs off the event loop. DESIGN.md §9: event loops never block on disk.
-    public func handleInline(target: String?, body: [UInt8], host: String?) -> APIResponse? {
-        guard target == DynamoDBService.getItemTarget else { return nil }
+    public func handleInline(target: String?, body: [UInt8], host: String?, options: RequestOptions = .defaults) -> APIResponse? {
+        guard target == DynamoDBService.getItemTarget, options == .defaults else { return nil }
         do {
             let (_, parameters) = try decode(target: target, body: body)
             guard let output = try getItemIfCached(parameters) else { return nil }

@@ -259,6 +259,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/"), (.GET, "/health"):
             write(context: context, head: head, response: healthResponse(), traits: traits, contentType: "text/plain")
             return
+        case (.GET, "/cluster/status"):
+            // What `tern cluster status` prints. Unsigned, like the health check: it names the
+            // members and their state, no data. Built off the event loop (it counts hints).
+            let promise = context.eventLoop.makePromise(of: WireResponse.self)
+            let service = self.service
+            Task { promise.succeed(WireResponse(status: 200, body: await service.clusterStatus(), contentType: "application/json")) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { wire in
+                let (handler, context) = bound.value
+                handler.writeWire(context: context, head: head, wire: wire, traits: traits)
+            }
+            return
         case (.POST, _):
             break
         default:
@@ -317,7 +329,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let target = head.headers.first(name: "x-amz-target")
         let host = head.headers.first(name: "host")
         let service = self.service
-        if coding == nil, let response = service.handleInline(target: target, body: body, host: host) {
+        let options: RequestOptions
+        do {
+            options = try traits.options()
+        } catch {
+            write(context: context, head: head, response: .error(error), traits: traits)
+            return
+        }
+        if coding == nil, let response = service.handleInline(target: target, body: body, host: host, options: options) {
             write(context: context, head: head, response: response, traits: traits)
             return
         }
@@ -328,7 +347,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         @Sendable func run() async {
             let response: APIResponse
             switch RequestBodyCoding.decode(body, coding: coding, limit: maxBodyBytes) {
-            case .success(let decoded): response = await service.handle(target: target, body: decoded, host: host)
+            case .success(let decoded): response = await service.handle(target: target, body: decoded, host: host, options: options)
             case .failure(let error): response = .error(error)
             }
             promise.succeed(WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding))
@@ -412,6 +431,9 @@ struct RequestTraits: Sendable {
     var responseCoding: ContentCoding?
     /// The request names an `Origin`: a browser's cross-origin call, answered with CORS headers.
     var hasOrigin = false
+    /// `X-Tern-W` and `X-Tern-R`, unparsed (see `RequestOptions`).
+    var writeQuorum: String?
+    var readQuorum: String?
 
     init() {}
 
@@ -422,6 +444,10 @@ struct RequestTraits: Sendable {
             switch header.name.utf8.count {
             case 6 where RequestTraits.nameEquals(header.name, "origin"):
                 hasOrigin = true
+            case 8 where RequestTraits.nameEquals(header.name, "x-tern-w"):
+                writeQuorum = header.value
+            case 8 where RequestTraits.nameEquals(header.name, "x-tern-r"):
+                readQuorum = header.value
             case 15 where RequestTraits.nameEquals(header.name, "accept-encoding"):
                 acceptEncoding = header.value  // DynamoDB heeds the last one
             case 16 where RequestTraits.nameEquals(header.name, "content-encoding"):
@@ -434,6 +460,15 @@ struct RequestTraits: Sendable {
         if let acceptEncoding, acceptEncoding != "identity" {
             responseCoding = AcceptEncoding.preferredCoding(acceptEncoding)
         }
+    }
+
+    /// The replication options the headers ask for.
+    func options() throws(DynamoDBError) -> RequestOptions {
+        guard writeQuorum != nil || readQuorum != nil else { return .defaults }
+        return RequestOptions(
+            writeQuorum: try writeQuorum.map { (value) throws(DynamoDBError) in try RequestOptions.quorum(value, header: "X-Tern-W") },
+            readQuorum: try readQuorum.map { (value) throws(DynamoDBError) in try RequestOptions.quorum(value, header: "X-Tern-R") }
+        )
     }
 
     /// ASCII case-insensitive equality with a lower-case name of the same length.

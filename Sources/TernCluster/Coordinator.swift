@@ -115,8 +115,9 @@ public struct Coordinator: Sendable {
         case replicaRead(OperationID, replica: NodeID, ReplicaRead)
         /// The shell's answer to `decide`.
         case decided(OperationID, Decision)
-        /// A replica answered a `writeReplica`: nil when the version is durable there.
-        case replicaWrote(OperationID, replica: NodeID, failure: ReplicaFailure?)
+        /// A replica answered a `writeReplica` (`hintFor` as in the action): nil when the version
+        /// is durable there.
+        case replicaWrote(OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID? = nil)
         /// The ceiling asked for by `persistClockCeiling` is durable (or failed to be).
         case clockCeilingPersisted(UInt64, succeeded: Bool)
         /// A timestamp seen on another node's version.
@@ -215,6 +216,10 @@ public struct Coordinator: Sendable {
         var replica: NodeID
         var hintFor: NodeID?
         var answered = false
+        /// Whether its acknowledgement counts toward W: not for a hint the coordinator keeps
+        /// itself when no fallback is left (Cassandra's hinted handoff: the copy is delivered
+        /// later, but it adds no durability now).
+        var countsTowardQuorum = true
     }
 
     /// A version on its way to the replicas.
@@ -293,8 +298,8 @@ public struct Coordinator: Sendable {
             return replicaRead(id, replica: replica, result, now: now)
         case .decided(let id, let decision):
             return decided(id, decision, now: now)
-        case .replicaWrote(let id, let replica, let failure):
-            return replicaWrote(id, replica: replica, failure: failure)
+        case .replicaWrote(let id, let replica, let failure, let hintFor):
+            return replicaWrote(id, replica: replica, failure: failure, hintFor: hintFor)
         case .clockCeilingPersisted(let ceiling, let succeeded):
             return clockCeilingPersisted(ceiling, succeeded: succeeded, now: now)
         case .observeTimestamp(let remote):
@@ -320,6 +325,12 @@ public struct Coordinator: Sendable {
     mutating func readCurrent(_ id: OperationID, now: Now) -> [Action] {
         let operation = operations[id]!
         let plan = operation.plan
+        if plan.preference.count == 1, plan.preference[0] == node {
+            // A cluster of one: no list to order (the common single-node write allocates less).
+            operations[id]!.phase = .readingCurrent(CurrentRead(asked: plan.preference, needed: 1))
+            operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+            return [.readReplica(id, replica: node, key: operation.key)]
+        }
         let reachable = plan.preference.filter(isReachable)
         let ordered = reachable.filter { $0 == node } + reachable.filter { $0 != node }
         let needed = plan.readBeforeWriteQuorum
@@ -445,6 +456,7 @@ public struct Coordinator: Sendable {
             } else {
                 round.failures += 1
                 round.lastFailure = .unavailable("replica \(owner) unreachable and no fallback left")
+                round.targets.append(WriteTarget(replica: node, hintFor: owner, countsTowardQuorum: false))
             }
         }
         operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
@@ -458,7 +470,7 @@ public struct Coordinator: Sendable {
         if round.acks >= writeQuorum {
             return finishWrite(id, .written(old: round.old, new: round.new))
         }
-        let outstanding = round.targets.count { !$0.answered }
+        let outstanding = round.targets.count { !$0.answered && $0.countsTowardQuorum }
         if round.acks + outstanding < writeQuorum {
             return finishWrite(id, .failed(.quorumNotReached(round.lastFailure ?? .unavailable("no replica answered"))))
         }
@@ -485,14 +497,18 @@ public struct Coordinator: Sendable {
         return actions
     }
 
-    mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?) -> [Action] {
+    mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID?) -> [Action] {
         guard let operation = operations[id] else { return [] }  // a late acknowledgement
         guard case .writing(var round) = operation.phase,
-            let index = round.targets.firstIndex(where: { $0.replica == replica && !$0.answered })
+            let index = round.targets.firstIndex(where: { $0.replica == replica && $0.hintFor == hintFor && !$0.answered })
         else {
             return []  // a duplicate acknowledgement, or one for a write already settled
         }
         round.targets[index].answered = true
+        guard round.targets[index].countsTowardQuorum else {
+            operations[id]!.phase = .writing(round)
+            return []  // the coordinator's own hint: delivered later, no part of W
+        }
         guard let failure else {
             round.acks += 1
             return settleWrite(id, round, sending: [])
@@ -507,7 +523,11 @@ public struct Coordinator: Sendable {
         }
         round.failures += 1
         round.lastFailure = failure
-        return settleWrite(id, round, sending: [])
+        // No fallback left: keep a hint here, so the replica gets the version when it is back.
+        let hinted = owner != node && !round.targets.contains { $0.replica == node && $0.hintFor == owner }
+        let hint = WriteTarget(replica: node, hintFor: owner, countsTowardQuorum: false)
+        if hinted { round.targets.append(hint) }
+        return settleWrite(id, round, sending: hinted ? [hint] : [])
     }
 
     // MARK: Applies (this node as a replica of another coordinator's write)

@@ -27,6 +27,31 @@ public struct NodeConfiguration: Sendable {
     /// Threads and queue for storage reads that may block.
     public var blockingPool = BlockingPool.Settings()
 
+    // MARK: Cluster (DESIGN.md §4–§5)
+
+    /// Where this node listens for peers; required with `seeds`.
+    public var clusterPort: Int?
+    /// The members' cluster addresses, this node's included. Empty: a cluster of one.
+    public var seeds: [SeedAddress] = []
+    /// This node's zone; preference lists spread replicas across zones first.
+    public var zone: Zone?
+    /// Q, the partitions of the ring; every member must use the same.
+    public var partitionCount = Ring.partitionCountDefault
+    /// N, W and R (R for consistent reads; eventually consistent reads use 1) unless a table's
+    /// tags or a request's headers say otherwise.
+    public var replicationFactor = 3
+    public var writeQuorum = 2
+    public var readQuorum = 2
+    /// A file holding the secret peers must prove they share; nil: peer authentication is off.
+    public var clusterSecretFile: String?
+    /// How long a hint is kept for a node that stays down (Dynamo §4.6); tombstones must outlive it.
+    public var hintWindowSeconds = NodeConfiguration.defaultHintWindowSeconds
+
+    /// 3 hours, as Cassandra's max_hint_window.
+    public static let defaultHintWindowSeconds = 10_800
+
+    public var isCluster: Bool { !seeds.isEmpty }
+
     /// The default `tombstoneGraceSeconds`: 10 days.
     public static let defaultTombstoneGraceSeconds = 864_000
     /// The longest grace period accepted: 10 years. Longer is surely a typo (milliseconds given
@@ -60,8 +85,29 @@ public struct NodeConfiguration: Sendable {
         }
         try http.validate()
         try coordinator.validate()
+        try validateCluster()
         guard blockingPool.threads >= 1, blockingPool.queueCapacity >= 1 else {
             throw ConfigurationError("the blocking pool needs at least one thread and a queue of at least one")
         }
+    }
+
+    func validateCluster() throws {
+        guard hintWindowSeconds >= 1, hintWindowSeconds < tombstoneGraceSeconds else {
+            throw ConfigurationError(
+                "the hint window (\(hintWindowSeconds) s) must be at least 1 s and shorter than the tombstone grace period (\(tombstoneGraceSeconds) s), or a delete held as a hint could outlive its tombstone"
+            )
+        }
+        guard isCluster else { return }
+        guard let clusterPort, (1...65535).contains(clusterPort) else {
+            throw ConfigurationError("--seeds needs --cluster-port, the port this node listens on for its peers")
+        }
+        guard clusterPort != port else { throw ConfigurationError("--cluster-port must differ from --port") }
+        guard Set(seeds.map(\.description)).count == seeds.count else { throw ConfigurationError("--seeds names an address twice") }
+        guard (1...16).contains(replicationFactor) else { throw ConfigurationError("--replication must be 1 to 16, got \(replicationFactor)") }
+        guard (1...replicationFactor).contains(writeQuorum), (1...replicationFactor).contains(readQuorum) else {
+            throw ConfigurationError("--write-quorum and --read-quorum must be 1 to --replication (\(replicationFactor)), got W=\(writeQuorum) R=\(readQuorum)")
+        }
+        _ = try Ring(partitionCount: partitionCount)
+        if let zone, !NodeName.isValid(zone) { throw ConfigurationError("--zone must be 1-64 of A-Z a-z 0-9 . _ -, got '\(zone)'") }
     }
 }

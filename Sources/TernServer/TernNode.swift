@@ -22,23 +22,45 @@ public final class TernNode: Sendable {
     let catalog: Catalog
     public let server: HTTPServer
     let logger: Logger
+    /// The peer transport and what it learned at start-up; nil on a cluster of one.
+    let cluster: ClusterParts?
 
-    public init(configuration: NodeConfiguration, logger: Logger) throws {
+    /// A cluster of one (no `--seeds`).
+    public convenience init(configuration: NodeConfiguration, logger: Logger) throws {
+        precondition(!configuration.isCluster, "a cluster node starts with TernNode.start")
         try configuration.validate()
+        let nodeId = try NodeIdentity.resolve(configuration, logger: logger)
+        try self.init(configuration: configuration, nodeId: nodeId, cluster: nil, logger: logger)
+    }
+
+    /// Starts a node: with `--seeds`, first the peer transport and the membership (it waits
+    /// until every seed has told its identity, or reads the members it learned before).
+    public static func start(configuration: NodeConfiguration, logger: Logger) async throws -> TernNode {
+        guard configuration.isCluster else { return try TernNode(configuration: configuration, logger: logger) }
+        try configuration.validate()
+        let nodeId = try NodeIdentity.resolve(configuration, logger: logger)
+        let cluster = try await ClusterParts.start(configuration, nodeId: nodeId, logger: logger)
+        return try TernNode(configuration: configuration, nodeId: nodeId, cluster: cluster, logger: logger)
+    }
+
+    init(configuration: NodeConfiguration, nodeId: NodeID, cluster: ClusterParts?, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        // Before the storage opens: a data directory that belongs to another node is not touched.
-        nodeId = try NodeIdentity.resolve(configuration, logger: logger)
+        self.nodeId = nodeId
+        self.cluster = cluster
+        // NodeIdentity ran before the storage opens: a data directory of another node is not touched.
         storage = try TernNode.openStorage(configuration, logger: logger)
         pool = BlockingPool(settings: configuration.blockingPool)
         coordinator = try CoordinatorShell(
-            nodeId: nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now
+            nodeId: nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now,
+            view: cluster?.view, messenger: cluster?.messenger
         )
         catalog = try Catalog(storage: storage, coordinator: coordinator)
         let service = DynamoDBService(
             catalog: catalog, coordinator: coordinator, region: configuration.region,
-            now: { Date().timeIntervalSince1970 }, logger: logger
+            now: { Date().timeIntervalSince1970 }, logger: logger, forwarder: cluster?.forwarder
         )
+        cluster?.handler.attach(shell: coordinator, service: service)
         let verifier = SigV4Verifier(credentials: try TernNode.loadCredentials(configuration, logger: logger))
         server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger)
         logger.info("node ready", metadata: [
@@ -89,6 +111,7 @@ public final class TernNode: Sendable {
                 services: [
                     .init(service: StorageService(storage: storage, pool: pool, catalog: catalog, logger: logger)),
                     .init(service: CoordinatorTicker(coordinator: coordinator)),
+                ] + (cluster.map { [.init(service: $0)] } ?? []) + [
                     .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -117,14 +140,20 @@ struct StorageService: Service {
 }
 
 /// Gives the coordinator the time every 50 ms, so lock waiters past their deadline fail
-/// (retryably) even when no other event arrives.
+/// (retryably) even when no other event arrives; every second it delivers the hints held for
+/// peers that are reachable again.
 struct CoordinatorTicker: Service {
     let coordinator: CoordinatorShell
 
     func run() async throws {
+        var ticks = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(50))
             await coordinator.tick()
+            ticks += 1
+            if ticks % 20 == 0, !coordinator.view.isSingleNode {
+                await coordinator.deliverHints()
+            }
         }
     }
 }

@@ -42,9 +42,16 @@ public struct ClusterView: Sendable {
 
     /// The plan of `key`: its preference list and fallbacks, with W and R from the request (or
     /// the defaults), each clamped to 1…N.
-    public func plan(forKey key: [UInt8], writeQuorum w: Int? = nil, readQuorum r: Int? = nil) -> ReplicaPlan {
+    public func plan(forKey key: [UInt8], replicationFactor: Int? = nil, writeQuorum w: Int? = nil, readQuorum r: Int? = nil) -> ReplicaPlan {
         if let singlePlan { return singlePlan }
-        let list = lists[map.ring.partition(ofStorageKey: key) ?? 0]
+        let partition = map.ring.partition(ofStorageKey: key) ?? 0
+        let list: PreferenceList
+        if let replicationFactor, min(replicationFactor, map.members.count) != self.replicationFactor {
+            // A table with its own N (tag tern:n): its lists are walked per request (O(members)).
+            list = map.preferenceList(forPartition: partition, replicationFactor: replicationFactor)
+        } else {
+            list = lists[partition]
+        }
         let n = list.replicas.count
         return ReplicaPlan(
             preference: list.replicas, fallbacks: list.fallbacks,
@@ -63,4 +70,47 @@ public protocol ReplicaMessenger: Sendable {
     )
     /// Whether a request to `node` would be sent now (connected, breaker not open).
     func isReachable(_ node: NodeID) -> Bool
+    /// The peer connection's state for status pages.
+    func breakerState(of node: NodeID) -> String
+}
+
+extension ReplicaMessenger {
+    /// The state of the connection to `node` for status pages: "closed", "open", "half-open" or
+    /// "unreachable"; a messenger without breakers answers from reachability alone.
+    public func breakerState(of node: NodeID) -> String {
+        isReachable(node) ? "closed" : "unreachable"
+    }
+}
+
+/// What `GET /cluster/status` reports about one member.
+public struct MemberStatus: Sendable, Equatable {
+    public var node: NodeID
+    public var zone: Zone?
+    public var isLocal: Bool
+    public var reachable: Bool
+    /// The peer connection's circuit breaker ("closed", "open", "half-open"; "local" for this node).
+    public var breaker: String
+    /// Partitions this member owns in the map, and those it holds a replica of (N lists).
+    public var partitionsOwned: Int
+    public var partitionsReplicated: Int
+    /// Hints this node holds for the member.
+    public var hintsPending: Int
+}
+
+extension CoordinatorShell {
+    /// The members as this node sees them, for `GET /cluster/status`.
+    public func memberStatus() -> [MemberStatus] {
+        let hints = hintCounts()
+        var replicated: [NodeID: Int] = [:]
+        for list in view.lists { for replica in list.replicas { replicated[replica, default: 0] += 1 } }
+        return view.map.members.map { member in
+            let isLocal = member.node == nodeId
+            return MemberStatus(
+                node: member.node, zone: member.zone, isLocal: isLocal, reachable: isReachable(member.node),
+                breaker: isLocal ? "local" : (messenger?.breakerState(of: member.node) ?? "unreachable"),
+                partitionsOwned: view.map.partitions(ownedBy: member.node).count,
+                partitionsReplicated: replicated[member.node, default: 0], hintsPending: hints[member.node, default: 0]
+            )
+        }
+    }
 }

@@ -36,7 +36,7 @@ extension CoordinatorShell {
         let tableId = KeyEncoding.tableId(ofKey: key) ?? 0
         let message = ReplicaMessage.write(key: key, tableId: tableId, value: value, hintFor: hintFor)
         messenger!.send(message, to: replica, deadlineMillis: Self.replicaDeadlineMillis) { result in
-            self.feedFromCallback(.replicaWrote(id, replica: replica, failure: CoordinatorShell.writeFailure(result)))
+            self.feedFromCallback(.replicaWrote(id, replica: replica, failure: CoordinatorShell.writeFailure(result), hintFor: hintFor))
         }
     }
 

@@ -104,31 +104,58 @@ public final class CoordinatorShell: Sendable {
     /// for a consistent read, otherwise 1 (DESIGN.md §5).
     public func get(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) async throws -> Item? {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        if view.isSingleNode {
+            // A cluster of one: this replica's answer is the read's (no round to build).
+            return try item(of: CoordinatorShell.outcome(await readBlocking(storageKey)))
+        }
+        let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
         if round.replicas.contains(nodeId), let outcome = round.handle(nodeId, await readBlocking(storageKey)) {
-            if round.pendingAsk == nil { return try CoordinatorShell.item(of: outcome) }
+            if round.pendingAsk == nil { return try item(of: outcome) }
         }
-        return try CoordinatorShell.item(of: await readRemote(round))
+        return try item(of: await readRemote(round))
     }
 
     /// The live item under `key` when this node's replica alone answers the read and can answer
     /// from memory; `.notCached` otherwise. Never suspends and never blocks.
     public func getIfCached(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) throws -> CachedItem {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, readQuorum: readQuorum ?? (consistent ? nil : 1))
+        if view.isSingleNode {
+            let read = readCached(storageKey)
+            if case .failed(.wouldBlock) = read { return .notCached }
+            return .item(try item(of: CoordinatorShell.outcome(read)))
+        }
+        let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
         guard round.replicas == [nodeId] else { return .notCached }
         guard let outcome = round.handle(nodeId, readCached(storageKey)), round.pendingAsk == nil else { return .notCached }
         if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }
-        return .item(try CoordinatorShell.item(of: outcome))
+        return .item(try item(of: outcome))
+    }
+
+    /// R: the request's header, else 1 for an eventually consistent read, else the table's tag,
+    /// else the node's default (DESIGN.md §5).
+    func readPlan(_ table: TableDefinition, _ key: [UInt8], consistent: Bool, readQuorum: Int?) -> ReplicaPlan {
+        let replication = table.replication
+        return view.plan(
+            forKey: key, replicationFactor: replication.replicationFactor,
+            readQuorum: readQuorum ?? (consistent ? replication.readQuorum : 1)
+        )
+    }
+
+    /// The outcome of a read that one replica answers alone.
+    static func outcome(_ read: Coordinator.ReplicaRead) -> Coordinator.Outcome {
+        switch read {
+        case .value(let value): .read(value)
+        case .failed(let failure): .failed(.quorumNotReached(failure))
+        }
     }
 
     func isReachable(_ node: NodeID) -> Bool {
         node == nodeId || (messenger?.isReachable(node) ?? false)
     }
 
-    static func item(of outcome: Coordinator.Outcome) throws -> Item? {
+    func item(of outcome: Coordinator.Outcome) throws -> Item? {
         guard case .read(let value) = outcome else {
             try throwFailure(outcome)
             preconditionFailure("read outcome \(outcome)")
@@ -159,7 +186,8 @@ public final class CoordinatorShell: Sendable {
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
         let storageKey = table.storageKey(key)
-        let plan = view.plan(forKey: storageKey, writeQuorum: writeQuorum)
+        let replication = table.replication
+        let plan = view.plan(forKey: storageKey, replicationFactor: replication.replicationFactor, writeQuorum: writeQuorum ?? replication.writeQuorum)
         if mayForward, !view.isSingleNode, let first = plan.preference.first(where: isReachable), first != nodeId {
             throw ForwardRequired(node: first)
         }
@@ -172,7 +200,7 @@ public final class CoordinatorShell: Sendable {
         case .failed(.aborted):
             throw context.decideError ?? DynamoDBError.internalServerError()
         case .read, .failed:
-            try CoordinatorShell.throwFailure(outcome)
+            try throwFailure(outcome)
             preconditionFailure("unreachable")
         }
     }
@@ -420,7 +448,7 @@ public final class CoordinatorShell: Sendable {
             } else {
                 failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
             }
-            return feed(.replicaWrote(id, replica: replica, failure: failure), as: id)
+            return feed(.replicaWrote(id, replica: replica, failure: failure, hintFor: hintFor), as: id)
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)
             return feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: id)
@@ -517,7 +545,7 @@ public final class CoordinatorShell: Sendable {
     }
 
     /// The error a client gets for a failed operation.
-    static func throwFailure(_ outcome: Coordinator.Outcome) throws {
+    func throwFailure(_ outcome: Coordinator.Outcome) throws {
         guard case .failed(let failure) = outcome else { return }
         switch failure {
         case .tableDeleted:
@@ -530,6 +558,9 @@ public final class CoordinatorShell: Sendable {
             throw StorageError.overloaded
         case .quorumNotReached(.wouldBlock):
             preconditionFailure("a blocking read reported wouldBlock")
+        case .quorumNotReached(.unavailable(let message)) where !view.isSingleNode:
+            // Retryable (500): the SDKs retry it with backoff, as they do DynamoDB's own.
+            throw DynamoDBError.internalServerError("Not enough replicas answered (\(message)); retry the request")
         case .quorumNotReached(.unavailable(let message)):
             throw StorageError.io(message)
         case .clockUnavailable:

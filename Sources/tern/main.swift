@@ -10,7 +10,7 @@ struct Tern: AsyncParsableCommand {
         commandName: "tern",
         abstract: "Tern: a masterless, DynamoDB-compatible database.",
         discussion: "Point the AWS CLI, boto3 or any AWS SDK at a running node with --endpoint-url http://127.0.0.1:8000.",
-        subcommands: [Serve.self, BenchCommand.self]
+        subcommands: [Serve.self, ClusterCommand.self, BenchCommand.self]
     )
 }
 
@@ -43,6 +43,22 @@ struct Serve: AsyncParsableCommand {
     var tombstoneGraceSeconds = NodeConfiguration.defaultTombstoneGraceSeconds
     @Flag(name: .customLong("unsafe-no-sync"), help: "Acknowledge writes before they are synced to disk (benchmarks only; loses data on crash).")
     var unsafeNoSync = false
+    @Option(name: .customLong("cluster-port"), help: "Port this node listens on for its peers (with --seeds).") var clusterPort: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated host:port cluster addresses of every member, this node included. Without it the node is a cluster of one.",
+            discussion: "Every member derives the same partition map from the members' node ids and zones."
+        )
+    ) var seeds: String?
+    @Option(help: "This node's zone; replicas of a key go to distinct zones first.") var zone: String?
+    @Option(help: "Partitions of the ring (a power of two, the same on every member).") var partitions = 256
+    @Option(help: "N: replicas of every key (clamped to the cluster's size).") var replication = 3
+    @Option(name: .customLong("write-quorum"), help: "W: durable replica acknowledgements before a write is acknowledged.") var writeQuorum = 2
+    @Option(name: .customLong("read-quorum"), help: "R for consistent reads (eventually consistent reads use 1).") var readQuorum = 2
+    @Option(name: .customLong("cluster-secret-file"), help: "File with the secret (16 bytes or more) peers must prove they share; without it peer authentication is off.")
+    var clusterSecretFile: String?
+    @Option(name: .customLong("hint-window-seconds"), help: "How long hints are kept for a node that stays down (shorter than the tombstone grace period).")
+    var hintWindowSeconds = NodeConfiguration.defaultHintWindowSeconds
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -56,7 +72,16 @@ struct Serve: AsyncParsableCommand {
             tombstoneGraceSeconds: tombstoneGraceSeconds
         )
         configuration.http.maxConnections = maxConnections
-        let node = try TernNode(configuration: configuration, logger: logger)
+        configuration.clusterPort = clusterPort
+        configuration.seeds = try (seeds ?? "").split(separator: ",").map { try SeedAddress.parse(String($0)) }
+        configuration.zone = zone
+        configuration.partitionCount = partitions
+        configuration.replicationFactor = replication
+        configuration.writeQuorum = writeQuorum
+        configuration.readQuorum = readQuorum
+        configuration.clusterSecretFile = clusterSecretFile
+        configuration.hintWindowSeconds = hintWindowSeconds
+        let node = try await TernNode.start(configuration: configuration, logger: logger)
         try await node.run()
     }
 }
@@ -86,5 +111,51 @@ struct BenchCommand: ParsableCommand {
         )
         let result = try Bench.run(configuration) { print($0) }
         print(result.report())
+    }
+}
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Look at a running cluster.",
+        subcommands: [ClusterStatus.self]
+    )
+}
+
+struct ClusterStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print the members as one node sees them: state, partitions, breakers, hints pending.",
+        discussion: "Reads GET /cluster/status from the node's DynamoDB endpoint."
+    )
+
+    @Option(help: "DynamoDB endpoint of any node.") var endpoint = "http://127.0.0.1:8000"
+    @Flag(help: "Print the node's JSON as it is.") var json = false
+
+    func run() throws {
+        let (status, body) = try StatusClient.get(endpoint: endpoint, path: "/cluster/status")
+        guard status == 200 else { throw ValidationError("\(endpoint) answered \(status): \(body)") }
+        if json {
+            print(body)
+            return
+        }
+        guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let members = object["members"] as? [[String: Any]]
+        else { throw ValidationError("\(endpoint) sent a status that is not a JSON object") }
+        let replication = object["replication"] as? [String: Any] ?? [:]
+        print("node \(object["node"] ?? "?")  partitions \(object["partitions"] ?? "?")  N=\(replication["N"] ?? "?") W=\(replication["W"] ?? "?") R=\(replication["R"] ?? "?")")
+        let header = ["NODE", "ZONE", "STATE", "BREAKER", "OWNED", "REPLICATED", "HINTS"]
+        var rows = [header]
+        for member in members {
+            let name = "\(member["node"] ?? "?")" + ((member["self"] as? Bool) == true ? " (self)" : "")
+            rows.append([
+                name, (member["zone"] as? String) ?? "-", "\(member["state"] ?? "?")", "\(member["breaker"] ?? "?")",
+                "\(member["partitionsOwned"] ?? "?")", "\(member["partitionsReplicated"] ?? "?")", "\(member["hintsPending"] ?? "?")",
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined())
+        }
     }
 }

@@ -85,8 +85,24 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         _ = c.handle(.replicaRead(op(1), replica: "n3", .value(nil)), now: at)
         let sent = c.handle(.decided(op(1), .write(item)), now: at)
         XCTAssertEqual(writes(sent).targets, ["n1", "n5(hint for n2)", "n3"], "n4 is unreachable too, so n5 holds the hint")
-        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n5", failure: nil), now: at), [])
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n5", failure: nil, hintFor: "n2"), now: at), [])
         XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at).first, .reply(op(1), .written(old: nil, new: writes(sent).value!)))
+    }
+
+    func testUnreachableReplicaWithNoFallbackGetsAHintOnTheCoordinatorThatDoesNotCountTowardW() {
+        var c = coordinator()
+        let three = ReplicaPlan(preference: ["n1", "n2", "n3"], writeQuorum: 2, readQuorum: 2)
+        _ = c.handle(.reachability("n3", reachable: false), now: at)
+        _ = c.handle(.update(op(1), key: key, tableId: 5, plan: three), now: at)
+        _ = c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at)
+        _ = c.handle(.replicaRead(op(1), replica: "n2", .value(nil)), now: at)
+        let sent = c.handle(.decided(op(1), .write(item)), now: at)
+        XCTAssertEqual(writes(sent).targets, ["n1", "n2", "n1(hint for n3)"])
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n1", failure: nil, hintFor: "n3"), now: at), [])
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at), [], "one ack of W = 2: the hint did not count")
+        guard case .reply(op(1), .written)? = c.handle(.replicaWrote(op(1), replica: "n2", failure: nil), now: at).first else {
+            return XCTFail("n1 and n2 make W = 2")
+        }
     }
 
     func testReplicaThatFailsAfterTheSendIsReplacedByAFallbackWithAHint() {
@@ -95,11 +111,13 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         _ = c.handle(.decided(op(1), .write(item)), now: at)
         let resent = c.handle(.replicaWrote(op(1), replica: "n2", failure: .unavailable("connection reset")), now: at)
         XCTAssertEqual(writes(resent).targets, ["n4(hint for n2)"])
-        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n4", failure: .unavailable("timeout")), now: at).count, 1, "n4 failing passes the hint on to n5")
-        _ = c.handle(.replicaWrote(op(1), replica: "n3", failure: .unavailable("timeout")), now: at)
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n4", failure: .unavailable("timeout"), hintFor: "n2"), now: at).count, 1, "n4 failing passes the hint on to n5")
+        let kept = c.handle(.replicaWrote(op(1), replica: "n3", failure: .unavailable("timeout")), now: at)
+        XCTAssertEqual(writes(kept).targets, ["n1(hint for n3)"], "no fallback left: the coordinator keeps the hint itself")
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n1", failure: nil, hintFor: "n3"), now: at), [], "its own hint is no part of W")
         // Fallbacks are used up: n3 counts as a failure; n1 and n5 can still make W = 2.
         XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at), [])
-        guard case .reply(op(1), .written)? = c.handle(.replicaWrote(op(1), replica: "n5", failure: nil), now: at).first else {
+        guard case .reply(op(1), .written)? = c.handle(.replicaWrote(op(1), replica: "n5", failure: nil, hintFor: "n2"), now: at).first else {
             return XCTFail("the write is acknowledged by n1 and the hint on n5")
         }
     }
