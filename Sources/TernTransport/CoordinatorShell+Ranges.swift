@@ -9,25 +9,29 @@ import TernStorage
 // order, each part from its own replicas, and the page limits hold for the whole page.
 
 extension CoordinatorShell {
-    /// Reads live items with `start <= key < end` through the cluster: each partition the range
-    /// touches is read from R of its replicas (`readQuorum`, else the view's R for a consistent
-    /// read and 1 otherwise), this node's replica first when it is one, a failed replica replaced
+    /// Reads live items of `table` with `start <= key < end` through the cluster: each partition
+    /// the range touches is read from R of its replicas (`readQuorum`, the request's header, else 1
+    /// for an eventually consistent read, else the table's tag `tern:r`, else the node's default;
+    /// N from the tag `tern:n`), this node's replica first when it is one, a failed replica replaced
     /// by the next reachable one. Answers of several replicas are merged and reconciled, and stale
     /// replicas repaired in the background. Limits as in `readRange(start:end:reverse:maxItems:maxBytes:)`,
     /// for the whole page; `lastExaminedKey` may lie in any partition, so the next page resumes
     /// there. On a cluster of one this is exactly that local read.
     public func readRange(
-        start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int, consistent: Bool, readQuorum: Int? = nil
+        _ table: TableDefinition, start: [UInt8], end: [UInt8], reverse: Bool, maxItems: Int, maxBytes: Int,
+        consistent: Bool, readQuorum: Int? = nil
     ) async throws -> RangePage {
         if view.isSingleNode {
             return try await readRange(start: start, end: end, reverse: reverse, maxItems: maxItems, maxBytes: maxBytes)
         }
-        let quorum = readQuorum ?? (consistent ? view.readQuorum : 1)
+        let replication = table.replication
+        let quorum = readQuorum ?? (consistent ? replication.readQuorum ?? view.readQuorum : 1)
+        let replicationFactor = replication.replicationFactor
         var page = RangePage(items: [], exhausted: false, bytes: 0, lastExaminedKey: nil)
         var tombstones = 0
         var low = start
         var high = end
-        while low.lexicographicallyPrecedes(high), let slice = nextSlice(low: low, high: high, reverse: reverse, readQuorum: quorum) {
+        while low.lexicographicallyPrecedes(high), let slice = nextSlice(low: low, high: high, reverse: reverse, replicationFactor: replicationFactor, readQuorum: quorum) {
             let request = RangeRead(
                 start: slice.start, end: slice.end, reverse: reverse, maxItems: maxItems - page.items.count,
                 maxBytes: maxBytes - page.bytes, tombstonesMax: Self.tombstonesPerPageMax - tombstones
@@ -67,7 +71,7 @@ extension CoordinatorShell {
 
     /// The slice at the front of `low..<high` in the read's direction (its low end when forward,
     /// its high end in reverse); nil when no key of the table lies in the range.
-    func nextSlice(low: [UInt8], high: [UInt8], reverse: Bool, readQuorum: Int) -> RangeSlice? {
+    func nextSlice(low: [UInt8], high: [UInt8], reverse: Bool, replicationFactor: Int?, readQuorum: Int) -> RangeSlice? {
         guard let tableId = KeyEncoding.tableId(ofKey: low) else {
             preconditionFailure("a range read starts inside a table, not at \(low)")
         }
@@ -75,20 +79,20 @@ extension CoordinatorShell {
         guard let first = reverse ? lastPartition(below: high, tableId: tableId) : ring.partition(ofToken: Self.paddedToken(low)) else {
             return nil
         }
-        let candidates = rangeCandidates(first)
+        let preference = rangePreference(first, replicationFactor)
+        let candidates = RangeRound.candidates(preference: preference, local: nodeId, reachable: isReachable)
         let nodes = candidates.sorted()
         var last = first
         if reverse {
-            while last > 0, low.lexicographicallyPrecedes(Self.partitionStart(tableId, last, ring)), rangeCandidates(last - 1).sorted() == nodes {
+            while last > 0, low.lexicographicallyPrecedes(Self.partitionStart(tableId, last, ring)), rangeCandidates(last - 1, replicationFactor).sorted() == nodes {
                 last -= 1
             }
         } else {
-            while last + 1 < ring.partitionCount, Self.partitionEnd(tableId, last, ring).lexicographicallyPrecedes(high), rangeCandidates(last + 1).sorted() == nodes {
+            while last + 1 < ring.partitionCount, Self.partitionEnd(tableId, last, ring).lexicographicallyPrecedes(high), rangeCandidates(last + 1, replicationFactor).sorted() == nodes {
                 last += 1
             }
         }
-        let n = view.lists[first].replicas.count
-        let quorum = min(max(readQuorum, 1), n)
+        let quorum = min(max(readQuorum, 1), preference.count)
         if reverse {
             let start = Self.partitionStart(tableId, last, ring)
             return RangeSlice(start: low.lexicographicallyPrecedes(start) ? start : low, end: high, candidates: candidates, quorum: quorum)
@@ -98,8 +102,17 @@ extension CoordinatorShell {
     }
 
     /// The replicas of `partition` a range read may ask now.
-    func rangeCandidates(_ partition: Int) -> [NodeID] {
-        RangeRound.candidates(preference: view.lists[partition].replicas, local: nodeId, reachable: isReachable)
+    func rangeCandidates(_ partition: Int, _ replicationFactor: Int?) -> [NodeID] {
+        RangeRound.candidates(preference: rangePreference(partition, replicationFactor), local: nodeId, reachable: isReachable)
+    }
+
+    /// The replicas of `partition` for a table with `replicationFactor` (nil: the node's N).
+    func rangePreference(_ partition: Int, _ replicationFactor: Int?) -> [NodeID] {
+        guard let replicationFactor, min(replicationFactor, view.map.members.count) != view.replicationFactor else {
+            return view.lists[partition].replicas
+        }
+        // A table with its own N (tag tern:n): its lists are walked per slice (O(members) each).
+        return view.map.preferenceList(forPartition: partition, replicationFactor: replicationFactor).replicas
     }
 
     /// The partition of the greatest key of `tableId` below `end`; nil when there is none.
@@ -137,7 +150,7 @@ extension CoordinatorShell {
     /// Runs `round`: remote replicas are asked first, so they read while this node reads its own.
     func read(_ round: RangeRound) async throws -> ReplicaPage {
         if case .failed(let failure)? = round.outcomeBeforeAsking {
-            try CoordinatorShell.throwFailure(.failed(.quorumNotReached(failure)))
+            try throwFailure(.failed(.quorumNotReached(failure)))
         }
         let read = RemoteRangeRead(round: round)
         for replica in round.replicas where replica != nodeId {
@@ -152,7 +165,7 @@ extension CoordinatorShell {
         case .page(let page):
             return page
         case .failed(let failure):
-            try CoordinatorShell.throwFailure(.failed(.quorumNotReached(failure)))
+            try throwFailure(.failed(.quorumNotReached(failure)))
             preconditionFailure("unreachable")
         }
     }

@@ -41,6 +41,7 @@ final class ClusterRangeTests: XCTestCase {
         let shell: CoordinatorShell
         let service: DynamoDBService
         let storage: InMemoryStorage
+        let catalog: Catalog
     }
 
     struct Cluster {
@@ -65,11 +66,17 @@ final class ClusterRangeTests: XCTestCase {
     }
 
     /// A cluster of `count` nodes over 8 partitions, each with table "things" (pk S, sk N), id 1 on all.
-    func makeCluster(_ count: Int, n: Int, w: Int = 2, r: Int = 2) async throws -> Cluster {
+    func makeCluster(_ count: Int, n: Int, w: Int = 2, r: Int = 2, tableN: Int? = nil) async throws -> Cluster {
         let names = (1...count).map { "n\($0)" }
         let map = try PartitionMap.initial(members: names.map { PartitionMap.Member($0) }, partitionCount: 8)
         let messenger = RangeLoopbackMessenger()
         var nodes: [NodeID: Node] = [:]
+        // Writes of keys another node serialises are forwarded to it, as the server does.
+        let services = Mutex<[NodeID: DynamoDBService]>([:])
+        let forwarder: RequestForwarder = { node, request in
+            await services.withLock { $0[node]! }.handle(
+                target: request.operation, body: request.body, host: nil, options: RequestOptions.forwarded(headers: request.headers))
+        }
         for name in names {
             let storage = InMemoryStorage()
             let shell = try CoordinatorShell(
@@ -78,20 +85,22 @@ final class ClusterRangeTests: XCTestCase {
                 view: ClusterView(local: name, map: map, replicationFactor: n, writeQuorum: w, readQuorum: r), messenger: messenger
             )
             let catalog = try Catalog(storage: storage, coordinator: shell)
-            let service = DynamoDBService(catalog: catalog, coordinator: shell, now: { 1_700_000_000 }, logger: Logger(label: "test"))
-            nodes[name] = Node(shell: shell, service: service, storage: storage)
+            let service = DynamoDBService(catalog: catalog, coordinator: shell, now: { 1_700_000_000 }, logger: Logger(label: "test"), forwarder: forwarder)
+            nodes[name] = Node(shell: shell, service: service, storage: storage, catalog: catalog)
         }
         messenger.shells.withLock { $0 = nodes.mapValues(\.shell) }
-        let cluster = Cluster(nodes: nodes, messenger: messenger, map: map, replicationFactor: min(n, count))
+        services.withLock { $0 = nodes.mapValues(\.service) }
+        let cluster = Cluster(nodes: nodes, messenger: messenger, map: map, replicationFactor: min(tableN ?? n, count))
+        let tags = tableN.map { #","Tags":[{"Key":"tern:n","Value":"\#($0)"}]"# } ?? ""
         for name in names {
-            let created = await call(cluster[name], "CreateTable", #"{"TableName":"things","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"}"#)
+            let created = await call(cluster[name], "CreateTable", #"{"TableName":"things","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"\#(tags)}"#)
             XCTAssertEqual(created.status, 200)
         }
         return cluster
     }
 
-    func call(_ node: Node, _ operation: String, _ body: String) async -> (status: Int, json: JSON) {
-        let response = await node.service.handle(target: "DynamoDB_20120810.\(operation)", body: Array(body.utf8), host: "localhost:8000")
+    func call(_ node: Node, _ operation: String, _ body: String, options: RequestOptions = .defaults) async -> (status: Int, json: JSON) {
+        let response = await node.service.handle(target: "DynamoDB_20120810.\(operation)", body: Array(body.utf8), host: "localhost:8000", options: options)
         return (response.status, (try? JSON.parse(response.body)) ?? .null)
     }
 
@@ -125,12 +134,12 @@ final class ClusterRangeTests: XCTestCase {
     }
 
     /// Runs Query or Scan `body` page by page (ExclusiveStartKey from each LastEvaluatedKey).
-    func readAll(_ cluster: Cluster, _ node: NodeID, _ operation: String, _ body: String) async -> Paged {
+    func readAll(_ cluster: Cluster, _ node: NodeID, _ operation: String, _ body: String, options: RequestOptions = .defaults) async -> Paged {
         var paged = Paged()
         var startKey: String?
         while paged.pages < 500 {
             let request = startKey.map { "{" + body + #","ExclusiveStartKey":"# + $0 + "}" } ?? "{" + body + "}"
-            let result = await call(cluster[node], operation, request)
+            let result = await call(cluster[node], operation, request, options: options)
             guard result.status == 200 else {
                 XCTFail("\(operation) through \(node): \(result.status) \(result.json)")
                 return paged
@@ -196,6 +205,9 @@ final class ClusterRangeTests: XCTestCase {
         let query = #""TableName":"things","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"s"}},"Limit":4"#
         let stale = await readAll(cluster, "n3", "Query", query)
         XCTAssertEqual(Set(stale.values.values), ["v1"], "an eventually consistent read may answer from the stale local replica alone")
+        let header = await readAll(cluster, "n3", "Query", query, options: RequestOptions(readQuorum: 3))
+        XCTAssertEqual(Set(header.values.values), ["v2"], "X-Tern-R: 3 asks every replica")
+        XCTAssertEqual(header.keys.count, 9)
         let fresh = await readAll(cluster, "n3", "Query", query + #","ConsistentRead":true"#)
         XCTAssertEqual(fresh.keys, [0, 1, 2, 3, 4, 6, 7, 8, 9].map { "s/\($0)" }, "the newer delete hides sk 5")
         XCTAssertEqual(Set(fresh.values.values), ["v2"])
@@ -224,6 +236,15 @@ final class ClusterRangeTests: XCTestCase {
         }
     }
 
+    func testScanOfATableWithItsOwnReplicationFactorReadsItsReplicas() async throws {
+        let cluster = try await makeCluster(3, n: 3, w: 1, r: 1, tableN: 1)
+        let keys = try await fill(cluster)
+        for node in cluster.names {
+            let scan = await readAll(cluster, node, "Scan", #""TableName":"things","Limit":9"#)
+            XCTAssertEqual(scan.keys.sorted(), keys, "tern:n = 1: each partition's one replica is read, through \(node)")
+        }
+    }
+
     func testScanReturnsItemsInTokenOrder() async throws {
         let cluster = try await makeCluster(4, n: 2)
         _ = try await fill(cluster)
@@ -237,10 +258,11 @@ final class ClusterRangeTests: XCTestCase {
         let cluster = try await makeCluster(4, n: 2)
         let keys = try await fill(cluster)
         let shell = cluster["n1"].shell
+        let table = try XCTUnwrap(cluster["n1"].catalog.table(named: "things"))
         var end = KeyEncoding.tableEnd(1)
         var read: [[UInt8]] = []
         for _ in 0..<200 {
-            let page = try await shell.readRange(start: KeyEncoding.tablePrefix(1), end: end, reverse: true, maxItems: 8, maxBytes: 1 << 20, consistent: true)
+            let page = try await shell.readRange(table, start: KeyEncoding.tablePrefix(1), end: end, reverse: true, maxItems: 8, maxBytes: 1 << 20, consistent: true)
             read += page.items.map(\.storageKey)
             guard !page.exhausted, let last = page.lastExaminedKey else { break }
             end = last
