@@ -49,3 +49,23 @@ def test_valid_grace_period_starts_and_serves(server_factory, seconds):
     assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "a"}}, ConsistentRead=True)
     node.restart()
     assert "Item" not in node.client().get_item(TableName=name, Key={"pk": {"S": "a"}}, ConsistentRead=True)
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--hint-window-seconds", "864000"], "must be shorter than the tombstone grace period"),
+    (["--tombstone-grace-seconds", "60", "--hint-window-seconds", "60"], "must be shorter than the tombstone grace period"),
+    (["--hint-window-seconds", "0"], "--hint-window-seconds must be at least 1"),
+    (["--write-quorum", "4"], "--write-quorum and --read-quorum must be 1 to --replication"),
+    (["--partitions", "100"], "power of two"),
+])
+def test_cluster_settings_are_validated_at_start_up(tern_bin, tmp_path, args, phrase):
+    port = free_port()
+    proc = serve(tern_bin, tmp_path, "--cluster-port", str(port), "--seeds", f"127.0.0.1:{port}", *args)
+    assert proc.returncode != 0
+    assert phrase in proc.stderr, proc.stderr
+
+
+def test_seeds_need_a_cluster_port(tern_bin, tmp_path):
+    proc = serve(tern_bin, tmp_path, "--seeds", "127.0.0.1:7001")
+    assert proc.returncode != 0
+    assert "--seeds needs --cluster-port" in proc.stderr

@@ -112,7 +112,8 @@ public enum Bench {
     static func preloadStripe(
         _ index: Int, of stride: Int, _ config: BenchConfiguration, _ requests: DynamoRequests, _ shared: PhaseShared
     ) -> Bool {
-        let connection = HTTPConnection(host: config.host, port: config.port, timeoutSeconds: requestTimeoutSeconds)
+        let (host, port) = config.endpoint(for: index)
+        let connection = HTTPConnection(host: host, port: port, timeoutSeconds: requestTimeoutSeconds)
         var clock = AmzDateClock()
         var buffer: [UInt8] = []
         for key in Swift.stride(from: index, to: config.keyCount, by: stride) {
@@ -181,7 +182,8 @@ public enum Bench {
         _ index: Int, _ config: BenchConfiguration, _ requests: DynamoRequests,
         startAt: UInt64, deadline: UInt64, _ shared: PhaseShared
     ) -> WorkerOutcome {
-        let connection = HTTPConnection(host: config.host, port: config.port, timeoutSeconds: requestTimeoutSeconds)
+        let (host, port) = config.endpoint(for: index)
+        let connection = HTTPConnection(host: host, port: port, timeoutSeconds: requestTimeoutSeconds)
         var outcome = WorkerOutcome(lastEnd: startAt)
         var random = SplitMix64(seed: UInt64(index))
         var clock = AmzDateClock()

@@ -19,6 +19,15 @@ public struct BenchConfiguration: Sendable {
     /// Length of the `data` string attribute, so the item is roughly this many bytes.
     public var itemBytes: Int
     public var tableName: String
+    /// Further nodes of a cluster: connection i goes to endpoint i mod (1 + count), the first
+    /// being `host:port`, so the load spreads over the nodes as clients behind a balancer would.
+    public var otherEndpoints: [(host: String, port: Int)] = []
+
+    /// The node connection `index` talks to.
+    func endpoint(for index: Int) -> (host: String, port: Int) {
+        let slot = index % (1 + otherEndpoints.count)
+        return slot == 0 ? (host, port) : otherEndpoints[slot - 1]
+    }
 
     public init(
         host: String = "127.0.0.1",
@@ -50,10 +59,13 @@ public struct BenchConfiguration: Sendable {
         itemBytes: Int = 100,
         tableName: String = "tern-bench"
     ) throws {
-        let (host, port) = try Self.parseEndpoint(endpoint)
+        // A comma-separated list names several nodes of one cluster.
+        let endpoints = try endpoint.split(separator: ",").map { try Self.parseEndpoint(String($0)) }
+        guard let (host, port) = endpoints.first else { throw BenchError.invalidEndpoint(endpoint, "no endpoint given") }
         self.init(
             host: host, port: port, operation: operation, connections: connections,
             seconds: seconds, keyCount: keyCount, itemBytes: itemBytes, tableName: tableName)
+        self.otherEndpoints = Array(endpoints.dropFirst())
     }
 
     /// Splits an endpoint URL into host and port.

@@ -5,6 +5,12 @@ public struct TableReplication: Sendable, Equatable {
     public var writeQuorum: Int?
     public var readQuorum: Int?
 
+    public init(replicationFactor: Int? = nil, writeQuorum: Int? = nil, readQuorum: Int? = nil) {
+        self.replicationFactor = replicationFactor
+        self.writeQuorum = writeQuorum
+        self.readQuorum = readQuorum
+    }
+
     public static let replicationTag = "tern:n"
     public static let writeQuorumTag = "tern:w"
     public static let readQuorumTag = "tern:r"

@@ -92,12 +92,14 @@ public struct NodeConfiguration: Sendable {
     }
 
     func validateCluster() throws {
-        guard hintWindowSeconds >= 1, hintWindowSeconds < tombstoneGraceSeconds else {
+        guard hintWindowSeconds >= 1 else { throw ConfigurationError("--hint-window-seconds must be at least 1, got \(hintWindowSeconds)") }
+        // A cluster of one keeps no hints, so only a cluster ties the two together.
+        guard isCluster else { return }
+        guard hintWindowSeconds < tombstoneGraceSeconds else {
             throw ConfigurationError(
-                "the hint window (\(hintWindowSeconds) s) must be at least 1 s and shorter than the tombstone grace period (\(tombstoneGraceSeconds) s), or a delete held as a hint could outlive its tombstone"
+                "the hint window (--hint-window-seconds \(hintWindowSeconds)) must be shorter than the tombstone grace period (--tombstone-grace-seconds \(tombstoneGraceSeconds)), or a delete held as a hint could outlive its tombstone"
             )
         }
-        guard isCluster else { return }
         guard let clusterPort, (1...65535).contains(clusterPort) else {
             throw ConfigurationError("--seeds needs --cluster-port, the port this node listens on for its peers")
         }

@@ -93,7 +93,8 @@ struct BenchCommand: ParsableCommand {
         discussion: "Creates the table if needed, pre-loads keys, then runs the chosen operation for the given time and prints req/s and p50/p99/p99.9 latency."
     )
 
-    @Option(help: "DynamoDB endpoint of the node.") var endpoint = "http://127.0.0.1:8000"
+    @Option(help: "DynamoDB endpoint of the node; several nodes of a cluster as a comma-separated list (connections are spread over them).")
+    var endpoint = "http://127.0.0.1:8000"
     @Option(help: "put, get or mix (50% get, 50% put).") var op = "get"
     @Option(help: "Concurrent connections, one thread each.") var connections = 16
     @Option(help: "Measured duration in seconds.") var seconds = 10.0

@@ -5,6 +5,13 @@ import XCTest
 @testable import TernBench
 
 final class EndpointParsingTests: XCTestCase {
+    func testSeveralEndpointsSpreadTheConnectionsRoundRobin() throws {
+        let config = try BenchConfiguration(endpoint: "http://127.0.0.1:8001,http://127.0.0.1:8002,127.0.0.1:8003", operation: .put)
+        XCTAssertEqual((0..<4).map { config.endpoint(for: $0).port }, [8001, 8002, 8003, 8001])
+        XCTAssertEqual(config.port, 8001)
+        XCTAssertThrowsError(try BenchConfiguration(endpoint: ",", operation: .put))
+    }
+
     func testHostAndPort() throws {
         let parsed = try BenchConfiguration.parseEndpoint("http://127.0.0.1:8000")
         XCTAssertEqual(parsed.host, "127.0.0.1")
