@@ -228,7 +228,8 @@ extension DynamoDBService {
     /// Reads one page, filters, projects and encodes the Query/Scan response.
     func runRead(_ plan: ReadPlan) async throws -> [UInt8] {
         let page = try await coordinator.readRange(
-            start: plan.start, end: plan.end, reverse: plan.reverse, maxItems: plan.limit, maxBytes: DynamoDBService.maxPageBytes
+            plan.table, start: plan.start, end: plan.end, reverse: plan.reverse, maxItems: plan.limit,
+            maxBytes: DynamoDBService.maxPageBytes, consistent: plan.consistent, readQuorum: RequestOptions.current.readQuorum
         )
         var count = 0
         var writer = JSONWriter(capacity: 4096)

@@ -20,6 +20,10 @@ public enum ReplicaMessage: Sendable, Equatable {
     case forward(ForwardedRequest)
     /// The response to `forward`, to be relayed to the client unchanged.
     case forwardReply(ForwardedResponse)
+    /// Read this node's entries of a key range, tombstones included (Query and Scan).
+    case readRange(RangeRead)
+    /// The answer to `readRange`: at most `RangeRead.replyBytesMax` plus one entry.
+    case readRangeReply(RangeReadResult)
 
     /// The frame's message kind for each case (stable: nodes of different builds talk to each other).
     public var kind: UInt16 {
@@ -30,6 +34,8 @@ public enum ReplicaMessage: Sendable, Equatable {
         case .writeReply: 4
         case .forward: 5
         case .forwardReply: 6
+        case .readRange: 7
+        case .readRangeReply: 8
         }
     }
 
@@ -82,6 +88,24 @@ public enum ReplicaMessage: Sendable, Equatable {
             writer.varint(UInt64(response.status))
             ReplicaMessage.write(response.headers, into: &writer)
             writer.lengthPrefixed(response.body)
+        case .readRange(let request):
+            writer.lengthPrefixed(request.start)
+            writer.lengthPrefixed(request.end)
+            writer.bytes.append(request.reverse ? 1 : 0)
+            writer.varint(UInt64(max(0, request.maxItems)))
+            writer.varint(UInt64(max(0, request.maxBytes)))
+            writer.varint(UInt64(max(0, request.tombstonesMax)))
+        case .readRangeReply(.page(let page)):
+            writer.bytes.append(0)
+            writer.varint(page.entries.count)
+            for entry in page.entries {
+                writer.lengthPrefixed(entry.key)
+                writer.lengthPrefixed(entry.value.encoded())
+            }
+            writer.bytes.append(page.exhausted ? 1 : 0)
+        case .readRangeReply(.failed(let failure)):
+            writer.bytes.append(1)
+            ReplicaMessage.write(failure, into: &writer)
         }
         return writer.bytes
     }
@@ -139,6 +163,34 @@ public enum ReplicaMessage: Sendable, Equatable {
             guard (100...599).contains(status) else { throw ItemCodec.DecodeError(offset: reader.offset) }
             let headers = try headers(&reader)
             return .forwardReply(ForwardedResponse(status: Int(status), headers: headers, body: Array(try reader.lengthPrefixed())))
+        case 7:
+            let start = Array(try reader.lengthPrefixed())
+            let end = Array(try reader.lengthPrefixed())
+            let reverse = try flag(&reader)
+            return .readRange(RangeRead(
+                start: start, end: end, reverse: reverse,
+                maxItems: try count(&reader), maxBytes: try count(&reader), tombstonesMax: try count(&reader)
+            ))
+        case 8:
+            switch try reader.byte() {
+            case 0:
+                // No capacity is reserved from the count: a lying count fails at the first
+                // missing entry, after at most the frame's bytes were read.
+                let entries = try reader.varint()
+                var page = ReplicaPage(entries: [], exhausted: false)
+                var index: UInt64 = 0
+                while index < entries {
+                    let key = Array(try reader.lengthPrefixed())
+                    page.entries.append(ReplicaPage.Entry(key: key, value: try StoredValue.decode(Array(try reader.lengthPrefixed()))))
+                    index += 1
+                }
+                page.exhausted = try flag(&reader)
+                return .readRangeReply(.page(page))
+            case 1:
+                return .readRangeReply(.failed(try failure(&reader)))
+            default:
+                throw ItemCodec.DecodeError(offset: reader.offset - 1)
+            }
         default:
             throw ItemCodec.DecodeError(offset: 0)
         }
@@ -185,6 +237,21 @@ public enum ReplicaMessage: Sendable, Equatable {
             headers.append((try string(&reader), try string(&reader)))
         }
         return headers
+    }
+
+    static func flag(_ reader: inout ByteReader) throws(ItemCodec.DecodeError) -> Bool {
+        switch try reader.byte() {
+        case 0: return false
+        case 1: return true
+        default: throw ItemCodec.DecodeError(offset: reader.offset - 1)
+        }
+    }
+
+    /// A non-negative count that fits an `Int`.
+    static func count(_ reader: inout ByteReader) throws(ItemCodec.DecodeError) -> Int {
+        let value = try reader.varint()
+        guard value <= UInt64(Int.max) else { throw ItemCodec.DecodeError(offset: reader.offset) }
+        return Int(value)
     }
 
     static func string(_ reader: inout ByteReader) throws(ItemCodec.DecodeError) -> String {

@@ -137,7 +137,9 @@ extension CoordinatorShell {
                 return .writeReply(await hints.store(for: hintFor, key: key, value: value))
             }
             return .writeReply(await apply(key: key, tableId: tableId, value: value))
-        case .readReply, .writeReply, .forward, .forwardReply:
+        case .readRange(let request):
+            return .readRangeReply(await readLocalRange(request))
+        case .readReply, .writeReply, .forward, .forwardReply, .readRangeReply:
             return nil
         }
     }

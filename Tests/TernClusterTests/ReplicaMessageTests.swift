@@ -23,6 +23,15 @@ final class ReplicaMessageTests: XCTestCase {
             .writeReply(.unavailable("é")),
             .forward(ForwardedRequest(operation: "UpdateItem", headers: [("X-Amz-Date", "20261204T000000Z"), ("X-Tern-W", "3")], body: Array(#"{"TableName":"t"}"#.utf8))),
             .forwardReply(ForwardedResponse(status: 400, headers: [("Content-Type", "application/x-amz-json-1.0")], body: Array("{}".utf8))),
+            .readRange(RangeRead(start: [0, 0, 0, 5], end: [0, 0, 0, 6], reverse: false, maxItems: Int.max, maxBytes: 1 << 20, tombstonesMax: 4_096)),
+            .readRange(RangeRead(start: [], end: [0xff], reverse: true, maxItems: 1, maxBytes: 0, tombstonesMax: 1)),
+            .readRangeReply(.page(ReplicaPage(entries: [], exhausted: true))),
+            .readRangeReply(.page(ReplicaPage(entries: [
+                ReplicaPage.Entry(key: [0, 0, 0, 5, 1], value: value),
+                ReplicaPage.Entry(key: [0, 0, 0, 5, 2], value: StoredValue(item: nil, timestamp: 5, clock: VectorClock(["n1": 1]), writer: "n1")),
+            ], exhausted: false))),
+            .readRangeReply(.failed(.overloaded)),
+            .readRangeReply(.failed(.unavailable("disk full"))),
         ]
     }
 
@@ -33,12 +42,16 @@ final class ReplicaMessageTests: XCTestCase {
     }
 
     func testKindsAreStable() {
-        XCTAssertEqual(messages.map(\.kind), [1, 2, 2, 2, 2, 2, 3, 3, 4, 4, 4, 5, 6])
+        XCTAssertEqual(messages.map(\.kind), [1, 2, 2, 2, 2, 2, 3, 3, 4, 4, 4, 5, 6, 7, 7, 8, 8, 8, 8])
     }
 
     func testUnknownKindAndTrailingBytesAreRefused() {
         XCTAssertThrowsError(try ReplicaMessage.decode(kind: 99, []))
         XCTAssertThrowsError(try ReplicaMessage.decode(kind: 4, [0, 0]), "a trailing byte")
+        let request = ReplicaMessage.readRange(RangeRead(start: [1], end: [2], reverse: false, maxItems: 1, maxBytes: 1, tombstonesMax: 1)).encoded()
+        XCTAssertThrowsError(try ReplicaMessage.decode(kind: 7, request.enumerated().map { $0.offset == 4 ? 2 : $0.element }), "a direction flag other than 0 or 1")
+        XCTAssertThrowsError(try ReplicaMessage.decode(kind: 7, Array(request.dropLast(3)) + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 1]), "a limit above Int.max")
+        XCTAssertThrowsError(try ReplicaMessage.decode(kind: 8, [0, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 9]), "an entry count the bytes do not hold")
         XCTAssertThrowsError(try ReplicaMessage.decode(kind: 6, ReplicaMessage.forwardReply(ForwardedResponse(status: 200, headers: [], body: [])).encoded().map { $0 == 0xc8 ? 0x05 : $0 }), "status outside 100…599")
     }
 
@@ -60,7 +73,7 @@ final class ReplicaMessageTests: XCTestCase {
         for _ in 0..<3_000 {
             let length = Int(generator.next() % 64)
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            if (try? ReplicaMessage.decode(kind: UInt16(generator.next() % 8), bytes)) == nil { refused += 1 }
+            if (try? ReplicaMessage.decode(kind: UInt16(generator.next() % 10), bytes)) == nil { refused += 1 }
         }
         XCTAssertGreaterThan(refused, 1_000, "most damaged inputs are refused, none crashes")
     }
