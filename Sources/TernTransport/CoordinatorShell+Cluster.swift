@@ -50,6 +50,7 @@ extension CoordinatorShell {
 
     static func replicaRead(_ result: Result<ReplicaMessage, PeerError>) -> Coordinator.ReplicaRead {
         switch result {
+        case .success(.readReply(.failed(.wouldBlock))): .failed(.unavailable("a peer answered wouldBlock to a blocking read"))
         case .success(.readReply(let read)): read
         case .success(let other): .failed(.unavailable("unexpected answer to a read: kind \(other.kind)"))
         case .failure(let error): .failed(replicaFailure(error))
@@ -58,6 +59,7 @@ extension CoordinatorShell {
 
     static func writeFailure(_ result: Result<ReplicaMessage, PeerError>) -> Coordinator.ReplicaFailure? {
         switch result {
+        case .success(.writeReply(.wouldBlock)): .unavailable("a peer answered wouldBlock to a write")
         case .success(.writeReply(let failure)): failure
         case .success(let other): .unavailable("unexpected answer to a write: kind \(other.kind)")
         case .failure(let error): replicaFailure(error)

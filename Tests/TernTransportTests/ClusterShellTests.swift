@@ -183,6 +183,17 @@ final class ClusterShellTests: XCTestCase {
         try await eventually("read repair wrote version 2 on the stale replica") { try held(cluster, list[2], "e")?.item == item("e", "2") }
     }
 
+    func testAPeerThatAnswersWouldBlockCountsAsUnavailableNotAsALocalCacheMiss() {
+        // wouldBlock means "ask again where blocking is allowed" only for this node's replica; from
+        // a peer it is a malformed answer, and must not reach the shell's local-only handling.
+        guard case .failed(.unavailable) = CoordinatorShell.replicaRead(.success(.readReply(.failed(.wouldBlock)))) else {
+            return XCTFail("a peer's wouldBlock must become unavailable")
+        }
+        guard case .unavailable? = CoordinatorShell.writeFailure(.success(.writeReply(.wouldBlock))) else {
+            return XCTFail("a peer's wouldBlock must become unavailable")
+        }
+    }
+
     func testAReplicaKeepsTheNewerVersionWhenAnOlderOneArrivesLate() async throws {
         let cluster = try makeCluster(["n1", "n2", "n3"])
         let list = replicas(cluster, "f")
