@@ -74,9 +74,17 @@ public final class Simulation {
 
     // MARK: Client operations
 
-    enum ClientKind {
+    enum ClientKind: CustomStringConvertible {
         case write(Item?)
         case read
+
+        var description: String {
+            switch self {
+            case .write(let item?): return "write \(item.entries.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
+            case .write(nil): return "delete"
+            case .read: return "read"
+            }
+        }
     }
 
     enum ClientResult {
@@ -120,6 +128,22 @@ public final class Simulation {
     var partitionGeneration = 0
     var counters = SimulationReport.Counters()
     var digest = TraceDigest()
+    /// A deliberate bug in the simulated shell, so that tests can show each checker fails when
+    /// what it guards is broken (a checker that cannot fail proves nothing).
+    enum Sabotage {
+        /// Replicas acknowledge other coordinators' writes (and hint deliveries) without storing them.
+        case acknowledgeWithoutStoring
+        /// Reads send no read repair.
+        case skipReadRepair
+        /// Hint holders never deliver.
+        case neverDeliverHints
+        /// Requests have no deadline: an unanswered one waits forever.
+        case noRequestDeadlines
+    }
+
+    var sabotage: Sabotage?
+    /// Receives one line per client operation's outcome and per fault (`tern sim --verbose`).
+    public var log: ((String) -> Void)?
 
     public init(configuration: SimulationConfiguration) {
         self.configuration = configuration
@@ -143,8 +167,9 @@ public final class Simulation {
     }
 
     /// Runs the seed's whole scenario and checks it.
-    public static func run(seed: UInt64, steps: Int) -> SimulationReport {
+    public static func run(seed: UInt64, steps: Int, log: ((String) -> Void)? = nil) -> SimulationReport {
         let simulation = Simulation(configuration: SimulationConfiguration(seed: seed, steps: steps))
+        simulation.log = log
         return simulation.run()
     }
 
@@ -341,6 +366,7 @@ public final class Simulation {
     func performHint(_ node: Int, _ action: HintQueue.Action) {
         switch action {
         case .deliver(let id, let target):
+            if sabotage == .neverDeliverHints { return }
             guard let hint = nodes[node].hints[id] else { preconditionFailure("delivery of hint \(id), which \(nodes[node].id) does not hold") }
             precondition(hint.target == target, "hint \(id) is for \(hint.target), not \(target)")
             counters.hintDeliveries += 1
@@ -441,6 +467,7 @@ public final class Simulation {
         nextRPC += 1
         nodes[node].requests[rpc] = (peer, pending)
         send(Message(from: node, to: peer, toIncarnation: nodes[peer].incarnation, body: .request(rpc, request)))
+        if sabotage == .noRequestDeadlines { return }
         agenda.schedule(.requestTimeout(node: node, incarnation: nodes[node].incarnation, rpc: rpc), at: now + configuration.requestTimeoutMillis)
     }
 
@@ -473,6 +500,7 @@ public final class Simulation {
         case .write(let key, let value, let hintFor?):
             storeHint(node, .remote(node: peer, rpc: rpc), target: hintFor, key: key, value: value)
         case .write(let key, let value, nil):
+            if sabotage == .acknowledgeWithoutStoring { return respond(from: node, to: peer, rpc, .ok) }
             let id = newOperation()
             nodes[node].owners[id] = .remoteApply(node: peer, rpc: rpc)
             feed(node, .apply(id, key: key, tableId: Simulation.tableId, value: value))
@@ -605,6 +633,7 @@ public final class Simulation {
     /// Read repair (Dynamo §4.5): the reconciled version goes, as an apply, to every replica that
     /// answered with an older one; bounded in flight per node, the rest dropped.
     func repair(_ node: Int, key: Int, _ repairs: [(replica: NodeID, value: StoredValue)]) {
+        if sabotage == .skipReadRepair { return }
         for (replica, value) in repairs {
             guard nodes[node].repairsInFlight < configuration.repairsInFlightMax else {
                 counters.repairsDropped += 1
@@ -626,11 +655,18 @@ public final class Simulation {
         guard clients[client].result == nil else { preconditionFailure("client operation \(client) answered twice") }
         clients[client].result = .outcome(outcome)
         clients[client].repliedAt = now
+        log?("\(now) ms: client \(client) \(clients[client].kind) k\(clients[client].key) on \(SimulatedNode.name(clients[client].node)) → \(outcome)")
         switch outcome {
         case .written, .unchanged: counters.writesAcknowledged += 1
         case .read: counters.readsAnswered += 1
-        case .failed:
-            if case .read = clients[client].kind { counters.readsFailed += 1 } else { counters.writesFailed += 1 }
+        case .failed(let failure):
+            if case .read = clients[client].kind {
+                counters.readsFailed += 1
+            } else {
+                counters.writesFailed += 1
+                let reason = "\(failure)".prefix { $0 != "(" }
+                counters.writeFailureReasons[String(reason), default: 0] += 1
+            }
         }
     }
 
@@ -641,6 +677,7 @@ public final class Simulation {
         guard faultsOn, nodes.count - live.count < configuration.downMax, !live.isEmpty else { return }
         let node = live[random.next(below: live.count)]
         counters.crashes += 1
+        log?("\(now) ms: \(nodes[node].id) crashes")
         nodes[node].crash()
         for client in clients.indices where clients[client].node == node && clients[client].result == nil {
             clients[client].result = .abandoned
@@ -662,6 +699,7 @@ public final class Simulation {
         if Set(sides).count == 1 { sides[random.next(below: sides.count)] ^= 1 }
         partition = (sides, random.next(below: 4) == 0)
         partitionGeneration += 1
+        log?("\(now) ms: partition \(sides) \(partition!.oneWay ? "one way" : "both ways")")
         agenda.schedule(.partitionEnd(generation: partitionGeneration), at: now + UInt64(100 + random.next(below: 2_000)))
     }
 

@@ -3,6 +3,8 @@ public struct SimulationReport: Sendable {
     public struct Counters: Sendable, Equatable {
         public var writesAcknowledged = 0
         public var writesFailed = 0
+        /// Failed client writes by reason (lockTimeout, quorumNotReached…).
+        public var writeFailureReasons: [String: Int] = [:]
         public var readsAnswered = 0
         public var readsFailed = 0
         /// Client operations whose coordinator crashed before replying (or found no node up).
@@ -47,7 +49,7 @@ public struct SimulationReport: Sendable {
         let c = counters
         var lines = [
             "seed \(configuration.seed): \(passed ? "passed" : "FAILED") — \(configuration)",
-            "  ops: writes acked \(c.writesAcknowledged), failed \(c.writesFailed); reads answered \(c.readsAnswered), failed \(c.readsFailed); abandoned (coordinator crashed) \(c.abandoned)",
+            "  ops: writes acked \(c.writesAcknowledged), failed \(c.writesFailed)\(c.writeFailureReasons.isEmpty ? "" : " (" + c.writeFailureReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"); reads answered \(c.readsAnswered), failed \(c.readsFailed); abandoned (coordinator crashed) \(c.abandoned)",
             "  faults: crashes \(c.crashes), partitions \(c.partitions), messages \(c.messages): dropped \(c.messagesDropped), duplicated \(c.messagesDuplicated), slowed \(c.messagesSlowed), lost to crashes/partitions \(c.messagesLost); suspicions \(c.suspicions)",
             "  hints: stored \(c.hintsStored), refused \(c.hintsRefused), deliveries \(c.hintDeliveries), delivered \(c.hintsDelivered), expired \(c.hintsExpired); read repairs \(c.repairs) (dropped \(c.repairsDropped))",
             "  virtual time \(virtualMillis) ms (heal settled in \(healMillis) ms); trace \(String(traceDigest, radix: 16))",
