@@ -38,6 +38,13 @@ public final class Simulation {
         case writeData(OperationID, key: [UInt8], value: StoredValue)
         case writeHint(HintAcknowledgement, id: HintID, SimulatedHint)
         case persistCeiling(UInt64)
+
+        var isWrite: Bool {
+            switch self {
+            case .readForCoordinator, .readForRound: return false
+            case .writeData, .writeHint, .persistCeiling: return true
+            }
+        }
     }
 
     /// Whom a hint write answers once it is durable (or refused).
@@ -388,6 +395,9 @@ public final class Simulation {
     }
 
     func diskDone(_ node: Int, _ work: DiskWork) {
+        if faultsOn, work.isWrite, random.next(below: 1_000) < configuration.diskFailurePerMille {
+            return diskFailed(node, work)
+        }
         switch work {
         case .readForCoordinator(let id, let key):
             feed(node, .replicaRead(id, replica: nodes[node].id, .value(nodes[node].store[key])))
@@ -405,6 +415,22 @@ public final class Simulation {
         case .persistCeiling(let ceiling):
             nodes[node].durableCeiling = max(nodes[node].durableCeiling, ceiling)
             feed(node, .clockCeilingPersisted(ceiling, succeeded: true))
+        }
+    }
+
+    /// A local write that failed (an I/O error): nothing is stored, the waiter hears of it.
+    func diskFailed(_ node: Int, _ work: DiskWork) {
+        counters.diskFailures += 1
+        let failure = Coordinator.ReplicaFailure.unavailable("simulated I/O error")
+        switch work {
+        case .readForCoordinator, .readForRound:
+            preconditionFailure("reads do not fail on the simulated disk")
+        case .writeData(let id, _, _):
+            feed(node, .replicaWrote(id, replica: nodes[node].id, failure: failure))
+        case .writeHint(let acknowledgement, _, _):
+            acknowledgeHint(node, acknowledgement, failure: failure)
+        case .persistCeiling(let ceiling):
+            feed(node, .clockCeilingPersisted(ceiling, succeeded: false))
         }
     }
 
@@ -602,7 +628,10 @@ public final class Simulation {
             if clients[client].final { plan.readQuorum = plan.replicationFactor }
             let unreachable = nodes[node].unreachable
             let round = ReadRound(key: keys[key], plan: plan, local: nodes[node].id) { !unreachable[self.index(of: $0)] }
-            if let outcome = round.outcomeWithoutAsking { return clientReplied(client, outcome) }
+            if let outcome = round.outcomeWithoutAsking {
+                counters.readsFailedWithoutAsking += 1
+                return clientReplied(client, outcome)
+            }
             nodes[node].reads[client] = ReadInProgress(round: round, client: client, outstanding: 0)
             for replica in round.replicas { ask(node, client, replica) }
         }
@@ -688,6 +717,8 @@ public final class Simulation {
 
     func restart(_ node: Int) {
         guard !nodes[node].up else { return }
+        // The wall clock may come back stepped (NTP after a reboot): the clock ceiling must hold.
+        nodes[node].skewMillis = UInt64(random.next(below: Int(configuration.clockSkewMaxMillis) + 1))
         nodes[node].restart(configuration: configuration)
         feedHints(node, .recovered(nodes[node].recoveredHints))
     }

@@ -23,6 +23,8 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     /// Per step, per mille: a node crashes; a partition starts.
     public var crashPerMille: Int
     public var partitionPerMille: Int
+    /// Per mille of local disk writes (data, hints, clock ceilings) that fail with an I/O error.
+    public var diskFailurePerMille: Int
     /// Nodes down at once, at most.
     public var downMax: Int
     /// Each node's wall clock is off by up to this (HLC timestamps, last-writer-wins).
@@ -64,6 +66,7 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
         crashPerMille = draw(0...25)
         partitionPerMille = draw(0...20)
         downMax = draw(1...(nodeCount - 1))
+        diskFailurePerMille = draw(0...2) == 0 ? draw(1...30) : 0
         clockSkewMaxMillis = UInt64(draw(0...200))
         hintBytesPerTargetMax = draw(0...2) == 0 ? draw(200...2_000) : 64 << 20
     }
@@ -99,6 +102,6 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     public var description: String {
         "nodes=\(nodeCount) N=\(replicationFactor) W=\(writeQuorum) R=\(readQuorum) keys=\(keyCount) "
             + "drop=\(dropPerMille)‰ dup=\(duplicatePerMille)‰ slow=\(slowPerMille)‰ crash=\(crashPerMille)‰/step "
-            + "partition=\(partitionPerMille)‰/step downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
+            + "partition=\(partitionPerMille)‰/step diskFail=\(diskFailurePerMille)‰ downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
     }
 }

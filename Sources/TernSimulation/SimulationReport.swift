@@ -7,6 +7,8 @@ public struct SimulationReport: Sendable {
         public var writeFailureReasons: [String: Int] = [:]
         public var readsAnswered = 0
         public var readsFailed = 0
+        /// Reads that failed at once: fewer than R replicas reachable from their coordinator.
+        public var readsFailedWithoutAsking = 0
         /// Client operations whose coordinator crashed before replying (or found no node up).
         public var abandoned = 0
         public var messages = 0
@@ -16,6 +18,7 @@ public struct SimulationReport: Sendable {
         /// Messages that reached a crashed node, a restarted one, or the far side of a partition.
         public var messagesLost = 0
         public var crashes = 0
+        public var diskFailures = 0
         public var partitions = 0
         /// Times a node started counting a peer unreachable.
         public var suspicions = 0
@@ -50,7 +53,7 @@ public struct SimulationReport: Sendable {
         var lines = [
             "seed \(configuration.seed): \(passed ? "passed" : "FAILED") — \(configuration)",
             "  ops: writes acked \(c.writesAcknowledged), failed \(c.writesFailed)\(c.writeFailureReasons.isEmpty ? "" : " (" + c.writeFailureReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"); reads answered \(c.readsAnswered), failed \(c.readsFailed); abandoned (coordinator crashed) \(c.abandoned)",
-            "  faults: crashes \(c.crashes), partitions \(c.partitions), messages \(c.messages): dropped \(c.messagesDropped), duplicated \(c.messagesDuplicated), slowed \(c.messagesSlowed), lost to crashes/partitions \(c.messagesLost); suspicions \(c.suspicions)",
+            "  faults: crashes \(c.crashes), disk write failures \(c.diskFailures), partitions \(c.partitions), messages \(c.messages): dropped \(c.messagesDropped), duplicated \(c.messagesDuplicated), slowed \(c.messagesSlowed), lost to crashes/partitions \(c.messagesLost); suspicions \(c.suspicions)",
             "  hints: stored \(c.hintsStored), refused \(c.hintsRefused), deliveries \(c.hintDeliveries), delivered \(c.hintsDelivered), expired \(c.hintsExpired); read repairs \(c.repairs) (dropped \(c.repairsDropped))",
             "  virtual time \(virtualMillis) ms (heal settled in \(healMillis) ms); trace \(String(traceDigest, radix: 16))",
             "  checkers: \(passed ? "no acknowledged write lost, replicas converged, hints drained, every operation replied in time" : "\(violations.count) violation(s)")",
