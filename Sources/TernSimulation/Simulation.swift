@@ -185,7 +185,9 @@ public final class Simulation {
             agenda.schedule(.tick(node: index), at: UInt64(1 + random.next(below: Int(configuration.tickMillis))))
         }
         let faultsEnd = scheduleWorkload()
-        runUntil(faultsEnd + configuration.writeReplyMillisMax)
+        runUntil(faultsEnd)
+        // Heal at once, while operations are in flight, nodes down and hints held, so that the
+        // fault-free phase has something to settle.
         heal()
         let healDeadline = now + configuration.healMillisMax
         let settled = runUntil(healDeadline) { self.isSettled }
@@ -209,7 +211,7 @@ public final class Simulation {
             }
         }
         return SimulationReport(
-            configuration: configuration, counters: counters, healMillis: checkStart - (faultsEnd + configuration.writeReplyMillisMax),
+            configuration: configuration, counters: counters, healMillis: checkStart - faultsEnd,
             virtualMillis: now, violations: violations, traceDigest: digest.value)
     }
 
