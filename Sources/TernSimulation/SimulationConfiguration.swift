@@ -23,6 +23,9 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     /// Per step, per mille: a node crashes; a partition starts.
     public var crashPerMille: Int
     public var partitionPerMille: Int
+    /// A local read or write completes after up to this long. One node's disk operations may
+    /// complete out of order — harsher than the real group commit, which is FIFO.
+    public var diskDelayMaxMillis: UInt64
     /// Per mille of local disk writes (data, hints, clock ceilings) that fail with an I/O error.
     public var diskFailurePerMille: Int
     /// Nodes down at once, at most.
@@ -37,7 +40,6 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     public var requestTimeoutMillis: UInt64 = 300
     public var messageDelayMaxMillis: UInt64 = 5
     public var slowDelayMaxMillis: UInt64 = 400
-    public var diskDelayMaxMillis: UInt64 = 3
     public var tickMillis: UInt64 = 20
     /// Consecutive request timeouts before a node counts a peer unreachable (then it probes it).
     public var unreachableAfterTimeouts = 2
@@ -67,6 +69,7 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
         partitionPerMille = draw(0...20)
         downMax = draw(1...(nodeCount - 1))
         diskFailurePerMille = draw(0...2) == 0 ? draw(1...30) : 0
+        diskDelayMaxMillis = [1, 3, 30][draw(0...2)]
         clockSkewMaxMillis = UInt64(draw(0...200))
         hintBytesPerTargetMax = draw(0...2) == 0 ? draw(200...2_000) : 64 << 20
     }
@@ -102,6 +105,6 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     public var description: String {
         "nodes=\(nodeCount) N=\(replicationFactor) W=\(writeQuorum) R=\(readQuorum) keys=\(keyCount) "
             + "drop=\(dropPerMille)‰ dup=\(duplicatePerMille)‰ slow=\(slowPerMille)‰ crash=\(crashPerMille)‰/step "
-            + "partition=\(partitionPerMille)‰/step diskFail=\(diskFailurePerMille)‰ downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
+            + "partition=\(partitionPerMille)‰/step diskFail=\(diskFailurePerMille)‰ disk≤\(diskDelayMaxMillis)ms downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
     }
 }
