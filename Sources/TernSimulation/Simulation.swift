@@ -82,13 +82,17 @@ public final class Simulation {
     // MARK: Client operations
 
     enum ClientKind: CustomStringConvertible {
+        /// A write (nil: a delete).
         case write(Item?)
+        /// A conditional write, `attribute_not_exists(pk)`: the API aborts it when a live item is there.
+        case putIfAbsent(Item)
         case read
 
         var description: String {
             switch self {
             case .write(let item?): return "write \(item.entries.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
             case .write(nil): return "delete"
+            case .putIfAbsent(let item): return "put-if-absent \(item.entries.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
             case .read: return "read"
             }
         }
@@ -228,6 +232,8 @@ public final class Simulation {
                 kind = .read
             } else if roll < configuration.readsPerMille + configuration.deletesPerMille {
                 kind = .write(nil)
+            } else if roll < configuration.readsPerMille + configuration.deletesPerMille + 100 {
+                kind = .putIfAbsent(Item([("pk", .s("k\(key)")), ("v", .s("c\(clients.count)"))]))
             } else {
                 kind = .write(Item([("pk", .s("k\(key)")), ("v", .s("w\(clients.count)"))]))
             }
@@ -324,11 +330,18 @@ public final class Simulation {
             } else {
                 request(from: node, to: index(of: replica), .read(key: key), .coordinatorRead(id))
             }
-        case .decide(let id, _):
-            guard case .client(let client)? = nodes[node].owners[id], case .write(let item) = clients[client].kind else {
-                preconditionFailure("decide for \(id), which is no client write")
+        case .decide(let id, let current):
+            // The API's part: conditions and update expressions, here a plain put, a delete or
+            // a put-if-absent.
+            guard case .client(let client)? = nodes[node].owners[id] else { preconditionFailure("decide for \(id), which is no client write") }
+            switch clients[client].kind {
+            case .write(let item):
+                feed(node, .decided(id, .write(item)))
+            case .putIfAbsent(let item):
+                feed(node, .decided(id, current?.item == nil ? .write(item) : .abort))
+            case .read:
+                preconditionFailure("decide for read \(client)")
             }
-            feed(node, .decided(id, .write(item)))
         case .writeReplica(let id, let replica, let key, let value, let hintFor):
             if replica != me {
                 request(from: node, to: index(of: replica), .write(key: key, value: value, hintFor: hintFor), .coordinatorWrite(id))
@@ -621,7 +634,7 @@ public final class Simulation {
         clients[client].issuedAt = now
         let key = clients[client].key
         switch clients[client].kind {
-        case .write:
+        case .write, .putIfAbsent:
             let id = newOperation()
             nodes[node].owners[id] = .client(client)
             feed(node, .update(id, key: keys[key], tableId: Simulation.tableId, plan: plans[key]))
