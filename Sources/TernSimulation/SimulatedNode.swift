@@ -63,6 +63,8 @@ struct SimulatedNode {
     var requests: [UInt64: (peer: Int, pending: PendingRequest)] = [:]
     var reads: [Int: ReadInProgress] = [:]
     var repairsInFlight = 0
+    /// When the last submitted disk write completes: writes complete in submission order.
+    var lastWriteDoneAt: UInt64 = 0
     /// The failure detector: consecutive request timeouts per peer, and whom it counts unreachable.
     var timeouts: [Int]
     var unreachable: [Bool]
@@ -89,6 +91,7 @@ struct SimulatedNode {
         requests = [:]
         reads = [:]
         repairsInFlight = 0
+        lastWriteDoneAt = 0  // the writes queued are gone with the process
     }
 
     /// A restart: fresh state machines over what was durable.

@@ -404,9 +404,16 @@ public final class Simulation {
 
     // MARK: Disk
 
+    /// Schedules local storage work. Writes complete in the order they were submitted, as the
+    /// real group commit makes them durable (one queue, one WAL); reads complete on their own.
     func disk(_ node: Int, _ work: DiskWork) {
         let delay = UInt64(random.next(below: Int(configuration.diskDelayMaxMillis) + 1))
-        agenda.schedule(.diskDone(node: node, incarnation: nodes[node].incarnation, work), at: now + delay)
+        var done = now + delay
+        if work.isWrite {
+            done = max(done, nodes[node].lastWriteDoneAt)
+            nodes[node].lastWriteDoneAt = done
+        }
+        agenda.schedule(.diskDone(node: node, incarnation: nodes[node].incarnation, work), at: done)
     }
 
     func diskDone(_ node: Int, _ work: DiskWork) {

@@ -23,8 +23,8 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     /// Per step, per mille: a node crashes; a partition starts.
     public var crashPerMille: Int
     public var partitionPerMille: Int
-    /// A local read or write completes after up to this long. One node's disk operations may
-    /// complete out of order — harsher than the real group commit, which is FIFO.
+    /// A local read or write completes after up to this long; one node's writes complete in the
+    /// order they were submitted (group commit is one FIFO queue), reads in any order.
     public var diskDelayMaxMillis: UInt64
     /// Per mille of local disk writes (data, hints, clock ceilings) that fail with an I/O error.
     public var diskFailurePerMille: Int
