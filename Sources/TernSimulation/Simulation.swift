@@ -849,6 +849,9 @@ public final class Simulation {
         var violations: [String] = []
         for (key, final) in finals.enumerated() {
             guard case .some(let value) = finalValue(final) else { continue }
+            for node in nodes where !plans[key].preference.contains(node.id) && node.store[keys[key]] != nil {
+                violations.append("convergence: \(node.id), not a replica of k\(key), holds data for it (hints belong in the hint store)")
+            }
             for replica in plans[key].preference {
                 let held = nodes[index(of: replica)].store[keys[key]]
                 if held != value {

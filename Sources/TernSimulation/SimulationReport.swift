@@ -29,6 +29,35 @@ public struct SimulationReport: Sendable {
         public var hintsExpired = 0
         public var repairs = 0
         public var repairsDropped = 0
+
+        public init() {}
+
+        /// Adds another run's counts to these (totals over many seeds).
+        public mutating func add(_ other: Counters) {
+            writesAcknowledged += other.writesAcknowledged
+            writesFailed += other.writesFailed
+            for (reason, count) in other.writeFailureReasons { writeFailureReasons[reason, default: 0] += count }
+            readsAnswered += other.readsAnswered
+            readsFailed += other.readsFailed
+            readsFailedWithoutAsking += other.readsFailedWithoutAsking
+            abandoned += other.abandoned
+            messages += other.messages
+            messagesDropped += other.messagesDropped
+            messagesDuplicated += other.messagesDuplicated
+            messagesSlowed += other.messagesSlowed
+            messagesLost += other.messagesLost
+            crashes += other.crashes
+            diskFailures += other.diskFailures
+            partitions += other.partitions
+            suspicions += other.suspicions
+            hintsStored += other.hintsStored
+            hintsRefused += other.hintsRefused
+            hintDeliveries += other.hintDeliveries
+            hintsDelivered += other.hintsDelivered
+            hintsExpired += other.hintsExpired
+            repairs += other.repairs
+            repairsDropped += other.repairsDropped
+        }
     }
 
     public let configuration: SimulationConfiguration

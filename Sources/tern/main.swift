@@ -106,14 +106,17 @@ struct SimCommand: ParsableCommand {
         guard steps >= 1, steps <= 1_000_000 else { throw ValidationError("--steps must be between 1 and 1000000") }
         guard seedsCount >= 1 else { throw ValidationError("--seeds-count must be at least 1") }
         var failed: [UInt64] = []
+        var totals = SimulationReport.Counters()
         for offset in 0..<UInt64(seedsCount) {
             let (current, overflow) = seed.addingReportingOverflow(offset)
             if overflow { break }
             let report = Simulation.run(seed: current, steps: steps, log: verbose ? { print($0) } : nil)
             if seedsCount == 1 || !report.passed { print(report.summary) }
             if !report.passed { failed.append(current) }
+            totals.add(report.counters)
         }
         if seedsCount > 1 {
+            print("totals: writes acked \(totals.writesAcknowledged), failed \(totals.writesFailed); reads answered \(totals.readsAnswered), failed \(totals.readsFailed); crashes \(totals.crashes), partitions \(totals.partitions), disk write failures \(totals.diskFailures), messages dropped \(totals.messagesDropped) of \(totals.messages); hints stored \(totals.hintsStored), refused \(totals.hintsRefused), delivered \(totals.hintsDelivered); read repairs \(totals.repairs)")
             print("\(seedsCount) seeds from \(seed), \(steps) steps each: \(seedsCount - failed.count) passed, \(failed.count) failed\(failed.isEmpty ? "" : ": \(failed.map(String.init).joined(separator: " "))")")
         }
         if !failed.isEmpty { throw ExitCode(1) }

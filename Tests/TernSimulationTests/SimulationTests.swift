@@ -15,12 +15,7 @@ final class SimulationTests: XCTestCase {
         var totals = SimulationReport.Counters()
         for seed in Self.seeds {
             let report = Simulation.run(seed: seed, steps: Self.steps)
-            totals.writesAcknowledged += report.counters.writesAcknowledged
-            totals.crashes += report.counters.crashes
-            totals.partitions += report.counters.partitions
-            totals.hintsStored += report.counters.hintsStored
-            totals.hintsRefused += report.counters.hintsRefused
-            totals.repairs += report.counters.repairs
+            totals.add(report.counters)
             if !report.passed { failures.append(report.summary) }
         }
         XCTAssertEqual(failures.count, 0, failures.prefix(3).joined(separator: "\n"))
