@@ -145,8 +145,6 @@ public struct HintQueue: Sendable {
     struct Entry: Sendable {
         var bytes: Int
         var createdMillis: UInt64
-        /// When a delivery in flight counts as failed; nil when waiting to be sent.
-        var deliveryDeadlineMillis: UInt64?
     }
 
     /// The hints of one target, ordered by id: `waiting` (ids not in flight) is kept ascending
@@ -156,7 +154,9 @@ public struct HintQueue: Sendable {
         /// Ids not in flight, ascending: the oldest go first.
         var waiting = SortedIDs()
         var bytes = 0
-        var inFlight = 0
+        /// Deliveries sent and not answered, with the time each counts as failed; at most
+        /// `deliveriesInFlightPerTargetMax`, so a tick checks deadlines without walking every hint.
+        var inFlight: [HintID: UInt64] = [:]
         var consecutiveFailures = 0
         var retryAtMillis: UInt64?
     }
@@ -185,7 +185,7 @@ public struct HintQueue: Sendable {
     /// Hints, bytes and deliveries in flight for `target`.
     public func counts(for target: NodeID) -> TargetCounts {
         guard let queue = targets[target] else { return TargetCounts() }
-        return TargetCounts(hints: queue.entries.count, bytes: queue.bytes, inFlight: queue.inFlight)
+        return TargetCounts(hints: queue.entries.count, bytes: queue.bytes, inFlight: queue.inFlight.count)
     }
 
     /// Every target with hints held, in node-id byte order, with its counts.
@@ -249,9 +249,7 @@ public struct HintQueue: Sendable {
             let entry = queue.entries.removeValue(forKey: id)
         else { return [] }
         queue.bytes -= entry.bytes
-        if entry.deliveryDeadlineMillis != nil {
-            queue.inFlight -= 1
-        } else {
+        if queue.inFlight.removeValue(forKey: id) == nil {
             queue.waiting.remove(id)  // answered after its delivery had timed out: it arrived anyway
         }
         queue.consecutiveFailures = 0
@@ -261,7 +259,7 @@ public struct HintQueue: Sendable {
 
     mutating func deliveryFailed(_ id: HintID, now: Now) -> [Action] {
         guard let target = targetOfHint[id], var queue = targets[target],
-            queue.entries[id]?.deliveryDeadlineMillis != nil
+            queue.inFlight[id] != nil
         else { return [] }  // not in flight: a duplicate or late report
         queue.returnToWaiting(id)
         queue.backOff(now: now, settings: settings)
@@ -284,11 +282,9 @@ public struct HintQueue: Sendable {
         guard var queue = targets[target] else { return [] }
         var actions: [Action] = []
         var timedOut = false
-        for (id, entry) in queue.entries {
-            if let deadline = entry.deliveryDeadlineMillis, deadline <= now.monotonicMillis {
-                queue.returnToWaiting(id)
-                timedOut = true
-            }
+        for (id, deadline) in queue.inFlight where deadline <= now.monotonicMillis {
+            queue.returnToWaiting(id)
+            timedOut = true
         }
         if timedOut { queue.backOff(now: now, settings: settings) }
         while let oldest = queue.waiting.first, let entry = queue.entries[oldest],
@@ -317,11 +313,10 @@ public struct HintQueue: Sendable {
             queue.retryAtMillis = nil
         }
         var actions: [Action] = []
-        while !unreachable.contains(target), queue.inFlight < settings.deliveriesInFlightPerTargetMax,
+        while !unreachable.contains(target), queue.inFlight.count < settings.deliveriesInFlightPerTargetMax,
             let id = queue.waiting.popFirst()
         {
-            queue.entries[id]!.deliveryDeadlineMillis = now.monotonicMillis + settings.deliveryTimeoutMillis
-            queue.inFlight += 1
+            queue.inFlight[id] = now.monotonicMillis + settings.deliveryTimeoutMillis
             actions.append(.deliver(id, target: target))
         }
         targets[target] = queue
@@ -386,8 +381,7 @@ extension HintQueue.Target {
 
     /// A delivery in flight ends without success: the hint waits to be sent again.
     mutating func returnToWaiting(_ id: HintID) {
-        entries[id]!.deliveryDeadlineMillis = nil
-        inFlight -= 1
+        inFlight[id] = nil
         insertWaiting(id)
     }
 
