@@ -35,9 +35,12 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     /// The hint bytes per target: small in some runs, so that refusals and the next fallback are exercised.
     public var hintBytesPerTargetMax: Int
 
+    /// The transport's deadline on every request; an unanswered request fails after it. Usually
+    /// 300 ms; in a quarter of the seeds 1.5 s, beyond the coordinator's replica timeout and the
+    /// hint queue's delivery timeout, so that their own deadlines are what ends a wait.
+    public var requestTimeoutMillis: UInt64
+
     // Fixed timings of the simulated shell (virtual milliseconds).
-    /// The transport's deadline on every request; an unanswered request fails after it.
-    public var requestTimeoutMillis: UInt64 = 300
     public var messageDelayMaxMillis: UInt64 = 5
     public var slowDelayMaxMillis: UInt64 = 400
     public var tickMillis: UInt64 = 20
@@ -70,6 +73,7 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
         downMax = draw(1...(nodeCount - 1))
         diskFailurePerMille = draw(0...2) == 0 ? draw(1...30) : 0
         diskDelayMaxMillis = [1, 3, 30][draw(0...2)]
+        requestTimeoutMillis = draw(0...3) == 0 ? 1_500 : 300
         clockSkewMaxMillis = UInt64(draw(0...200))
         hintBytesPerTargetMax = draw(0...2) == 0 ? draw(200...2_000) : 64 << 20
     }
@@ -105,6 +109,6 @@ public struct SimulationConfiguration: Sendable, Equatable, CustomStringConverti
     public var description: String {
         "nodes=\(nodeCount) N=\(replicationFactor) W=\(writeQuorum) R=\(readQuorum) keys=\(keyCount) "
             + "drop=\(dropPerMille)‰ dup=\(duplicatePerMille)‰ slow=\(slowPerMille)‰ crash=\(crashPerMille)‰/step "
-            + "partition=\(partitionPerMille)‰/step diskFail=\(diskFailurePerMille)‰ disk≤\(diskDelayMaxMillis)ms downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
+            + "partition=\(partitionPerMille)‰/step diskFail=\(diskFailurePerMille)‰ disk≤\(diskDelayMaxMillis)ms deadline=\(requestTimeoutMillis)ms downMax=\(downMax) skew≤\(clockSkewMaxMillis)ms hintBytes=\(hintBytesPerTargetMax)"
     }
 }
