@@ -386,8 +386,10 @@ extension HintQueue.Target {
     }
 
     /// No delivery to this target before the backoff passes: the base pause doubled per
-    /// consecutive failure, capped.
+    /// consecutive failure, capped; failures while already backing off do not double it again.
     mutating func backOff(now: Now, settings: HintQueue.Settings) {
+        // The other deliveries of a batch fail for the same reason: one outage, one doubling.
+        if let retryAt = retryAtMillis, retryAt > now.monotonicMillis { return }
         consecutiveFailures += 1
         let doublings = UInt64(min(consecutiveFailures - 1, 32))
         let (scaled, overflow) = settings.retryBackoffMillis.multipliedReportingOverflow(by: 1 << doublings)

@@ -76,6 +76,16 @@ final class HintQueueTests: XCTestCase {
         XCTAssertEqual(queue.handle(.reachability("n2", reachable: true), now: later(651)), [.deliver(1, target: "n2")], "regained reachability ends the backoff")
     }
 
+    func testFailuresOfOneBatchBackOffOnceNotOncePerHint() {
+        var queue = HintQueue(settings: settings(inFlight: 4, backoff: 100, backoffMax: 10_000))
+        _ = queue.handle(.reachability("n2", reachable: false), now: start)
+        for id: HintID in 1...4 { _ = queue.handle(.stored(hint(id)), now: start) }
+        XCTAssertEqual(queue.handle(.reachability("n2", reachable: true), now: start).count, 4)
+        for id: HintID in 1...4 { XCTAssertEqual(queue.handle(.deliveryFailed(id), now: start), []) }
+        XCTAssertEqual(queue.handle(.tick, now: later(99)), [])
+        XCTAssertEqual(queue.handle(.tick, now: later(100)).count, 4, "one outage: 100 ms, not 100 · 2³")
+    }
+
     func testUnansweredDeliveryTimesOutAndALateSuccessStillDeletesTheHint() {
         var queue = HintQueue(settings: settings(inFlight: 1, timeout: 500, backoff: 100))
         _ = queue.handle(.stored(hint(1)), now: start)
