@@ -36,6 +36,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The deterministic cluster simulator (`tern sim`): the real state machines on one thread, virtual time, seeded faults.
+        .target(name: "TernSimulation", dependencies: ["TernCluster", "TernCore", "TernStorage"], swiftSettings: strict),
         // Load generator for `tern bench`: blocking sockets (Foundation/Glibc), no NIO; TernCore for its seeded generator.
         .target(name: "TernBench", dependencies: ["TernCore"], swiftSettings: strict),
         .target(
@@ -65,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "tern",
             dependencies: [
-                "TernServer", "TernCore", "TernBench",
+                "TernServer", "TernCore", "TernBench", "TernSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,6 +79,7 @@ let package = Package(
         .testTarget(name: "TernClusterTests", dependencies: ["TernCluster", "TernCore"], swiftSettings: strict),
         .testTarget(name: "TernTransportTests", dependencies: ["TernTransport", "TernCluster", "TernCore", "TernStorage", "TernRocksDB"], swiftSettings: strict),
         .testTarget(name: "TernAPITests", dependencies: ["TernAPI", "TernCore", "TernStorage", "TernCluster", "TernTransport"], swiftSettings: strict),
+        .testTarget(name: "TernSimulationTests", dependencies: ["TernSimulation", "TernCluster", "TernCore"], swiftSettings: strict),
         .testTarget(name: "TernBenchTests", dependencies: ["TernBench", "TernCore"], swiftSettings: strict),
     ]
 )

@@ -47,7 +47,18 @@ public struct ReadRound: Sendable {
         self.quorum = plan.readQuorum
         self.replicas = Array(ordered.prefix(quorum))
         self.spares = Array(ordered.dropFirst(quorum))
+        if replicas.count < quorum {
+            // Fewer than R replicas are reachable: no answer can make R, and with none to ask
+            // no answer would ever come to decide the round (writes fail at once the same way).
+            let unreachable = plan.replicationFactor - candidates.count
+            self.result = .some(nil)
+            self.outcomeWithoutAsking = .failed(.quorumNotReached(.unavailable("\(unreachable) of \(plan.replicationFactor) replicas unreachable")))
+        }
     }
+
+    /// Set when the round failed before asking anyone (fewer than R replicas reachable): the
+    /// shell replies with it at once and asks no replica.
+    public private(set) var outcomeWithoutAsking: Coordinator.Outcome?
 
     /// The next replica to ask after a failure, if the round still lacks answers; the shell asks it.
     public private(set) var pendingAsk: NodeID?

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TernBench
 import TernServer
+import TernSimulation
 
 @main
 struct Tern: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct Tern: AsyncParsableCommand {
         commandName: "tern",
         abstract: "Tern: a masterless, DynamoDB-compatible database.",
         discussion: "Point the AWS CLI, boto3 or any AWS SDK at a running node with --endpoint-url http://127.0.0.1:8000.",
-        subcommands: [Serve.self, ClusterCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, ClusterCommand.self, BenchCommand.self, SimCommand.self]
     )
 }
 
@@ -158,5 +159,38 @@ struct ClusterStatus: ParsableCommand {
         for row in rows {
             print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined())
         }
+    }
+}
+
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run the deterministic cluster simulator: seeded faults, virtual time, invariant checkers.",
+        discussion: "Each seed fixes the whole run (cluster size, quorums, fault rates, every message). Exits 1 when a checker fails; the failing seed prints the command that reproduces it."
+    )
+
+    @Option(help: "The first seed.") var seed: UInt64 = 1
+    @Option(help: "Client operations per seed in the faulty phase.") var steps = 200
+    @Option(name: .customLong("seeds-count"), help: "How many consecutive seeds to run, from --seed.") var seedsCount = 1
+    @Flag(help: "Print every client operation's outcome and every fault.") var verbose = false
+
+    func run() throws {
+        guard steps >= 1, steps <= 1_000_000 else { throw ValidationError("--steps must be between 1 and 1000000") }
+        guard seedsCount >= 1 else { throw ValidationError("--seeds-count must be at least 1") }
+        var failed: [UInt64] = []
+        var totals = SimulationReport.Counters()
+        for offset in 0..<UInt64(seedsCount) {
+            let (current, overflow) = seed.addingReportingOverflow(offset)
+            if overflow { break }
+            let report = Simulation.run(seed: current, steps: steps, log: verbose ? { print($0) } : nil)
+            if seedsCount == 1 || !report.passed { print(report.summary) }
+            if !report.passed { failed.append(current) }
+            totals.add(report.counters)
+        }
+        if seedsCount > 1 {
+            print("totals: writes acked \(totals.writesAcknowledged), failed \(totals.writesFailed); reads answered \(totals.readsAnswered), failed \(totals.readsFailed); crashes \(totals.crashes), partitions \(totals.partitions), disk write failures \(totals.diskFailures), messages dropped \(totals.messagesDropped) of \(totals.messages); hints stored \(totals.hintsStored), refused \(totals.hintsRefused), delivered \(totals.hintsDelivered); read repairs \(totals.repairs)")
+            print("\(seedsCount) seeds from \(seed), \(steps) steps each: \(seedsCount - failed.count) passed, \(failed.count) failed\(failed.isEmpty ? "" : ": \(failed.map(String.init).joined(separator: " "))")")
+        }
+        if !failed.isEmpty { throw ExitCode(1) }
     }
 }

@@ -274,6 +274,20 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         XCTAssertEqual(spare.handle("n2", .value(nil)), .read(nil))
     }
 
+    /// Found by the simulator (seed 2): a node outside the preference list that reaches none of
+    /// its replicas built a round with nobody to ask, which never decided, so the read hung.
+    func testReadWithFewerThanRReachableReplicasFailsBeforeAskingAnyone() {
+        let none = ReadRound(key: key, plan: plan, local: "n5", reachable: { _ in false })
+        XCTAssertEqual(none.replicas, [])
+        XCTAssertEqual(none.outcomeWithoutAsking, .failed(.quorumNotReached(.unavailable("3 of 3 replicas unreachable"))))
+        let one = ReadRound(key: key, plan: plan, local: "n1", reachable: { _ in false })
+        XCTAssertEqual(one.outcomeWithoutAsking, .failed(.quorumNotReached(.unavailable("2 of 3 replicas unreachable"))), "R = 2 with only this node's replica")
+        var enough = ReadRound(key: key, plan: plan, local: "n1", reachable: { $0 == "n3" })
+        XCTAssertNil(enough.outcomeWithoutAsking)
+        XCTAssertNil(enough.handle("n1", .value(nil)))
+        XCTAssertEqual(enough.handle("n3", .value(nil)), .read(nil))
+    }
+
     func testReadOfConcurrentVersionsRepairsEveryReplicaWithTheReconciledVersion() {
         let a = version("a", 10, by: "n2", clock: ["n2": 1])
         let b = version("b", 11, by: "n3", clock: ["n3": 1])

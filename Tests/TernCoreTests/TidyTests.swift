@@ -82,7 +82,7 @@ final class TidyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path), "package root at \(root.path)")
         var violations: [String] = []
         var scanned = 0
-        for target in ["TernCore", "TernCluster"] {
+        for target in ["TernCore", "TernCluster", "TernSimulation"] {
             let files = TidyTests.swiftFiles(under: root.appendingPathComponent("Sources").appendingPathComponent(target))
             XCTAssertFalse(files.isEmpty, "no sources found for \(target)")
             for file in files {
