@@ -333,9 +333,18 @@ public struct Coordinator: Sendable {
         }
         let reachable = plan.preference.filter(isReachable)
         let ordered = reachable.filter { $0 == node } + reachable.filter { $0 != node }
-        let needed = plan.readBeforeWriteQuorum
-        guard ordered.count >= needed else {
-            return finishWrite(id, .failed(.quorumNotReached(.unavailable("\(plan.replicationFactor - reachable.count) of \(plan.replicationFactor) replicas unreachable"))))
+        // N − W + 1 when that many are reachable; otherwise whoever is: whether the write can
+        // be acknowledged is W's to say (a W = 1 write must not need every replica up just to
+        // read). With fewer than N − W + 1 reachable, W replicas are not reachable either,
+        // except through fallbacks, and a write W accepts that way may decide on an older
+        // version: the sloppy quorum's known cost (docs/consistency.md).
+        let needed = min(plan.readBeforeWriteQuorum, ordered.count)
+        // Fail before reading when W cannot be reached: reachable replicas, plus reachable
+        // fallbacks standing in for unreachable ones, are all the acknowledgements there can be.
+        let standIns = min(plan.replicationFactor - reachable.count, plan.fallbacks.count(where: isReachable))
+        guard needed >= 1, reachable.count + standIns >= plan.writeQuorum else {
+            let unreachable = plan.replicationFactor - reachable.count
+            return finishWrite(id, .failed(.quorumNotReached(.unavailable("\(unreachable) of \(plan.replicationFactor) replicas unreachable"))))
         }
         let asked = Array(ordered.prefix(needed))
         operations[id]!.phase = .readingCurrent(CurrentRead(asked: asked, needed: needed))

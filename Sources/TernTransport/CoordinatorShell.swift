@@ -110,6 +110,7 @@ public final class CoordinatorShell: Sendable {
         }
         let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
+        if let outcome = round.outcomeWithoutAsking { return try item(of: outcome) }
         if round.replicas.contains(nodeId), let outcome = round.handle(nodeId, await readBlocking(storageKey)) {
             if round.pendingAsk == nil { return try item(of: outcome) }
         }
@@ -127,6 +128,7 @@ public final class CoordinatorShell: Sendable {
         }
         let plan = readPlan(table, storageKey, consistent: consistent, readQuorum: readQuorum)
         var round = ReadRound(key: storageKey, plan: plan, local: nodeId, reachable: isReachable)
+        if let outcome = round.outcomeWithoutAsking { return .item(try item(of: outcome)) }
         guard round.replicas == [nodeId] else { return .notCached }
         guard let outcome = round.handle(nodeId, readCached(storageKey)), round.pendingAsk == nil else { return .notCached }
         if case .failed(.quorumNotReached(.wouldBlock)) = outcome { return .notCached }

@@ -137,6 +137,20 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         XCTAssertEqual(c.handle(.update(op(2), key: key, tableId: 5, plan: small), now: at).count, 2, "back to two reachable: the read quorum is asked")
     }
 
+    func testWriteWithWOfOneReadsWhoeverIsReachableInsteadOfNeedingEveryReplica() {
+        var c = coordinator()
+        let loose = ReplicaPlan(preference: ["n1", "n2", "n3"], writeQuorum: 1, readQuorum: 1)
+        _ = c.handle(.reachability("n3", reachable: false), now: at)
+        let reads = c.handle(.update(op(1), key: key, tableId: 5, plan: loose), now: at)
+        XCTAssertEqual(reads, [.readReplica(op(1), replica: "n1", key: key), .readReplica(op(1), replica: "n2", key: key)], "N − W + 1 = 3, two reachable: both are read")
+        _ = c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at)
+        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n2", .value(nil)), now: at), [.decide(op(1), current: nil)])
+        _ = c.handle(.decided(op(1), .write(item)), now: at)
+        guard case .reply(op(1), .written)? = c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at).first else {
+            return XCTFail("W = 1: this node's acknowledgement is enough")
+        }
+    }
+
     func testFailedReadBeforeTheWriteAsksTheNextReplica() {
         var c = coordinator()
         _ = c.handle(.update(op(1), key: key, tableId: 5, plan: plan), now: at)
