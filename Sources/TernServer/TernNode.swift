@@ -53,7 +53,8 @@ public final class TernNode: Sendable {
         pool = BlockingPool(settings: configuration.blockingPool)
         coordinator = try CoordinatorShell(
             nodeId: nodeId, storage: storage, pool: pool, settings: configuration.coordinator, clock: TernNode.now,
-            view: cluster?.view, messenger: cluster?.messenger
+            view: cluster?.view, messenger: cluster?.messenger,
+            hintSettings: HintQueue.Settings(hintWindowMillis: UInt64(configuration.hintWindowSeconds) * 1_000)
         )
         catalog = try Catalog(storage: storage, coordinator: coordinator)
         let service = DynamoDBService(

@@ -136,7 +136,7 @@ extension CoordinatorShell {
             return .readReply(await readBlocking(key))
         case .write(let key, let tableId, let value, let hintFor):
             if let hintFor {
-                return .writeReply(await hints.store(for: hintFor, key: key, value: value))
+                return .writeReply(await storeHint(for: hintFor, key: key, value: value))
             }
             return .writeReply(await apply(key: key, tableId: tableId, value: value))
         case .readRange(let request):
@@ -190,120 +190,166 @@ final class RemoteRead: Sendable {
 }
 
 /// The hints this node keeps for other nodes (Dynamo §4.6): a separate key space in the
-/// system table, `hints/<target>/<sequence, 8 bytes big-endian>` → the replica write to deliver.
-/// Durable before the write is acknowledged, like any replica write.
+/// system table, `hints/<target>/<hint id, 8 bytes big-endian>` → the creation time (8 bytes,
+/// wall milliseconds) and the replica write to deliver. Durable before the write is acknowledged,
+/// like any replica write. `HintQueue` (pure) decides admission (bytes per target), delivery
+/// (oldest first, bounded in flight, backoff after failures) and expiry (the hint window).
 final class HintStore: Sendable {
     let storage: any StorageEngine
+    let queue: Mutex<HintQueue>
     let sequence: Atomic<UInt64>
 
     static let prefix = KeyEncoding.tablePrefix(0) + Array("hints/".utf8)
 
-    init(storage: any StorageEngine) throws {
+    init(storage: any StorageEngine, settings: HintQueue.Settings, now: Now) throws {
         self.storage = storage
-        // Sequences continue above the highest stored one, so a restart never reuses a key.
-        var highest: UInt64 = 0
+        // Read every hint back: the queue's accounting, and ids that continue above the highest.
+        var recovered: [HintQueue.StoredHint] = []
         var start = HintStore.prefix
         let end = HintStore.prefix + [0xff]
         while true {
             let page = try storage.scan(start: start, end: end, reverse: false, limit: 1_024)
             for entry in page {
-                if let sequence = HintStore.sequence(ofKey: entry.key) { highest = max(highest, sequence) }
+                guard let (target, id) = HintStore.parse(entry.key), entry.value.count >= 8 else { continue }
+                var reader = ByteReader(Array(entry.value.prefix(8)))
+                let created = (try? reader.uint64BigEndian()) ?? 0
+                recovered.append(HintQueue.StoredHint(id: id, target: target, bytes: entry.value.count, createdMillis: created))
             }
             guard let last = page.last, page.count == 1_024 else { break }
             start = last.key + [0]
         }
-        sequence = Atomic(highest)
+        var queue = HintQueue(settings: settings)
+        _ = queue.handle(.recovered(recovered), now: now)  // every target counts unreachable until told otherwise
+        self.queue = Mutex(queue)
+        sequence = Atomic(recovered.map(\.id).max() ?? 0)
     }
 
-    static func key(for target: NodeID, sequence: UInt64) -> [UInt8] {
+    static func key(for target: NodeID, id: HintID) -> [UInt8] {
         var writer = ByteWriter()
         writer.bytes = prefix + Array(target.utf8) + [UInt8(ascii: "/")]
-        writer.uint64BigEndian(sequence)
+        writer.uint64BigEndian(id)
         return writer.bytes
     }
 
-    static func sequence(ofKey key: [UInt8]) -> UInt64? {
-        guard key.count >= prefix.count + 10 else { return nil }
+    /// The target and id of a hint key.
+    static func parse(_ key: [UInt8]) -> (NodeID, HintID)? {
+        guard key.count >= prefix.count + 10, key[key.count - 9] == UInt8(ascii: "/") else { return nil }
         var reader = ByteReader(Array(key.suffix(8)))
-        return try? reader.uint64BigEndian()
+        guard let id = try? reader.uint64BigEndian() else { return nil }
+        return (String(decoding: key[prefix.count..<(key.count - 9)], as: UTF8.self), id)
     }
 
-    /// Stores a hint for `target`; nil when durable.
-    func store(for target: NodeID, key: [UInt8], value: StoredValue) async -> Coordinator.ReplicaFailure? {
-        let number = sequence.add(1, ordering: .relaxed).newValue
+    /// Stores a hint for `target` if the queue admits it; nil when durable, and the queue's
+    /// actions (a delivery may start at once) for the shell to carry out.
+    func store(for target: NodeID, key: [UInt8], value: StoredValue, now: Now) async -> (Coordinator.ReplicaFailure?, [HintQueue.Action]) {
         let message = ReplicaMessage.write(key: key, tableId: KeyEncoding.tableId(ofKey: key) ?? 0, value: value, hintFor: nil)
+        var record = ByteWriter()
+        record.uint64BigEndian(now.wallMillis)
+        record.bytes += message.encoded()
+        let bytes = record.bytes.count
+        guard queue.withLock({ $0.admits(target: target, bytes: bytes) }) else {
+            return (.overloaded, [])  // the coordinator tries its next fallback
+        }
+        let id = sequence.add(1, ordering: .relaxed).newValue
         var batch = WriteBatch()
-        batch.put(HintStore.key(for: target, sequence: number), message.encoded())
+        batch.put(HintStore.key(for: target, id: id), record.bytes)
         do {
             try await storage.write(batch)
-            return nil
         } catch {
-            return CoordinatorShell.replicaFailure(error)
+            return (CoordinatorShell.replicaFailure(error), [])
         }
+        let stored = HintQueue.StoredHint(id: id, target: target, bytes: bytes, createdMillis: now.wallMillis)
+        return (nil, queue.withLock { $0.handle(.stored(stored), now: now) })
     }
 
-    /// Hints held for `target`, oldest first, at most `limit`.
-    func pending(for target: NodeID, limit: Int) throws -> [(key: [UInt8], message: ReplicaMessage)] {
-        let start = HintStore.prefix + Array(target.utf8) + [UInt8(ascii: "/")]
-        return try storage.scan(start: start, end: start + [0xff], reverse: false, limit: limit).compactMap { entry in
-            guard let message = try? ReplicaMessage.decode(kind: 3, entry.value) else { return nil }
-            return (entry.key, message)
-        }
+    /// The replica write hint `id` carries, if it is still stored.
+    func message(_ id: HintID, target: NodeID) throws -> ReplicaMessage? {
+        guard let bytes = try storage.get(HintStore.key(for: target, id: id)), bytes.count > 8 else { return nil }
+        return try? ReplicaMessage.decode(kind: 3, Array(bytes.dropFirst(8)))
     }
 
-    /// Hints held per target (status and metrics); a scan of the hint key space, bounded by `limit` keys.
-    func counts(limit: Int = 100_000) throws -> [NodeID: Int] {
-        var counts: [NodeID: Int] = [:]
-        var start = HintStore.prefix
-        var seen = 0
-        while seen < limit {
-            let page = try storage.scan(start: start, end: HintStore.prefix + [0xff], reverse: false, limit: 1_024)
-            for entry in page {
-                let target = entry.key[HintStore.prefix.count..<(entry.key.count - 9)]
-                counts[String(decoding: target, as: UTF8.self), default: 0] += 1
-            }
-            seen += page.count
-            guard let last = page.last, page.count == 1_024 else { break }
-            start = last.key + [0]
-        }
-        return counts
-    }
-
-    func delete(_ key: [UInt8]) async throws {
+    func delete(_ id: HintID, target: NodeID) async throws {
         var batch = WriteBatch()
-        batch.delete(key)
+        batch.delete(HintStore.key(for: target, id: id))
         try await storage.write(batch)
+    }
+
+    func handle(_ event: HintQueue.Event, now: Now) -> [HintQueue.Action] {
+        queue.withLock { $0.handle(event, now: now) }
+    }
+
+    /// Hints held per target.
+    var counts: [NodeID: Int] {
+        queue.withLock { queue in Dictionary(uniqueKeysWithValues: queue.countsByTarget.map { ($0.target, $0.counts.hints) }) }
     }
 }
 
 // MARK: - Hint delivery
 
 extension CoordinatorShell {
-    /// Hints sent per target in one delivery round (bounded work per round).
-    static let hintsPerRoundMax = 256
-
-    /// Delivers the hints this node holds for every reachable peer, oldest first, deleting each
-    /// once its target has made it durable; stops at a target's first failure. Returns the number
-    /// delivered. The node calls this periodically.
+    /// Tells the hint queue which peers are reachable and that time passed, then carries out the
+    /// deliveries and deletions it asks for, waiting for them. Returns the hints delivered. The
+    /// node calls this every second.
     @discardableResult
     public func deliverHints() async -> Int {
         guard let messenger else { return 0 }
-        var delivered = 0
-        for target in view.peers where messenger.isReachable(target) {
-            guard let pending = try? hints.pending(for: target, limit: Self.hintsPerRoundMax) else { continue }
-            for (key, message) in pending {
-                let result = await request(message, to: target)
-                guard case .success(.writeReply(nil)) = result else { break }
-                do { try await hints.delete(key) } catch { break }
-                delivered += 1
-            }
+        let now = clock()
+        var actions: [HintQueue.Action] = []
+        for peer in view.peers {
+            actions += hints.handle(.reachability(peer, reachable: messenger.isReachable(peer)), now: now)
         }
-        return delivered
+        actions += hints.handle(.tick, now: now)
+        return await carryOutHintActions(actions)
     }
 
     /// Hints held per target.
     public func hintCounts() -> [NodeID: Int] {
-        (try? hints.counts()) ?? [:]
+        hints.counts.filter { $0.value > 0 }
+    }
+
+    /// Stores a hint this node keeps for `target` (a `writeReplica` with `hintFor`).
+    func storeHint(for target: NodeID, key: [UInt8], value: StoredValue) async -> Coordinator.ReplicaFailure? {
+        let (failure, actions) = await hints.store(for: target, key: key, value: value, now: clock())
+        if !actions.isEmpty { Task { await self.carryOutHintActions(actions) } }
+        return failure
+    }
+
+    /// Runs the queue's actions until none follow; the deliveries of one round go out together.
+    /// Bounded: the queue keeps at most `deliveriesInFlightPerTargetMax` per target in flight.
+    @discardableResult
+    func carryOutHintActions(_ initial: [HintQueue.Action]) async -> Int {
+        var pending = initial
+        var delivered = 0
+        while !pending.isEmpty {
+            let round = pending
+            pending = await withTaskGroup(of: [HintQueue.Action].self) { group in
+                for action in round {
+                    group.addTask { await self.carryOutHintAction(action) }
+                }
+                var next: [HintQueue.Action] = []
+                for await actions in group { next += actions }
+                return next
+            }
+            delivered += round.count { if case .delete(_, _, .delivered) = $0 { true } else { false } }
+        }
+        return delivered
+    }
+
+    func carryOutHintAction(_ action: HintQueue.Action) async -> [HintQueue.Action] {
+        switch action {
+        case .deliver(let id, let target):
+            guard let message = try? hints.message(id, target: target) else {
+                return hints.handle(.deliveryFailed(id), now: clock())
+            }
+            let result = await request(message, to: target)
+            guard case .success(.writeReply(nil)) = result else {
+                return hints.handle(.deliveryFailed(id), now: clock())
+            }
+            return hints.handle(.delivered(id), now: clock())
+        case .delete(let id, let target, _):
+            try? await hints.delete(id, target: target)  // a lost delete only means a second delivery
+            return []
+        }
     }
 
     func request(_ message: ReplicaMessage, to node: NodeID) async -> Result<ReplicaMessage, PeerError> {

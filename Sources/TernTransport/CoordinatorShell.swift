@@ -63,7 +63,7 @@ public final class CoordinatorShell: Sendable {
     public init(
         nodeId: String, storage: any StorageEngine, pool: BlockingPool,
         settings: Coordinator.Settings = Coordinator.Settings(), clock: @escaping @Sendable () -> Now,
-        view: ClusterView? = nil, messenger: (any ReplicaMessenger)? = nil
+        view: ClusterView? = nil, messenger: (any ReplicaMessenger)? = nil, hintSettings: HintQueue.Settings = .init()
     ) throws {
         try settings.validate()
         self.nodeId = nodeId
@@ -74,7 +74,7 @@ public final class CoordinatorShell: Sendable {
         precondition(self.view.local == nodeId, "the view is \(self.view.local)'s, not \(nodeId)'s")
         precondition(self.view.isSingleNode || messenger != nil, "a cluster needs a messenger")
         self.messenger = messenger
-        self.hints = try HintStore(storage: storage)
+        self.hints = try HintStore(storage: storage, settings: hintSettings, now: clock())
         let ceiling = try storage.get(CoordinatorShell.clockCeilingKey).flatMap(CoordinatorShell.decodeCeiling) ?? 0
         let machine = Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)
         self.state = Mutex(State(machine: machine))
@@ -446,7 +446,7 @@ public final class CoordinatorShell: Sendable {
             }
             let failure: Coordinator.ReplicaFailure?
             if let hintFor {
-                failure = await hints.store(for: hintFor, key: key, value: value)
+                failure = await storeHint(for: hintFor, key: key, value: value)
             } else {
                 failure = await writeLocal(key: key, value: value, previous: context.localCurrent)
             }
