@@ -26,6 +26,8 @@ extension Catalog {
         var running = false
         var proposals: [OperationID: CheckedContinuation<CatalogLog.Outcome, Never>] = [:]
         var nextProposal: UInt64 = 0
+        /// When the ticker wakes next (monotonic milliseconds).
+        var tickAtMillis: UInt64 = .max
     }
 
     /// The answer to one incoming message: the first message the log sends back to its sender
@@ -127,8 +129,28 @@ extension Catalog {
 
     func tickDelayMillis() -> UInt64 {
         let now = monotonicMillis()
-        let deadline = driver.withLock { $0.log.nextDeadlineMillis }
-        return min(max(deadline > now ? deadline - now : 1, 1), 1_000)
+        return driver.withLock { driver in
+            let deadline = driver.log.nextDeadlineMillis
+            let delay = min(max(deadline > now ? deadline - now : 1, 1), 1_000)
+            driver.tickAtMillis = now + delay
+            return delay
+        }
+    }
+
+    /// Restarts the ticker when the log's next deadline moved before its wake-up (a proposal
+    /// started, or backs off for a few milliseconds), so timeouts and retries are not late.
+    func rescheduleTickerIfEarlier() {
+        let earlier = driver.withLock { driver -> Bool in
+            let next = driver.log.nextDeadlineMillis
+            guard next < driver.tickAtMillis else { return false }
+            driver.tickAtMillis = next
+            return true
+        }
+        guard earlier, !state.withLock({ $0.stopped }) else { return }
+        ticker.withLock { ticker in
+            ticker?.cancel()
+            ticker = Catalog.startTicker(self)
+        }
     }
 
     // MARK: - Entry points
@@ -198,6 +220,10 @@ extension Catalog {
             }
             return driver.inputs.removeFirst()
         }) {
+            guard !isStopped else {
+                stopped(input)
+                continue
+            }
             switch input {
             case .event(let event, let reply):
                 let now = monotonicMillis()
@@ -210,7 +236,35 @@ extension Catalog {
             case .actions(let actions):
                 await carryOut(actions, reply: nil)
             }
+            rescheduleTickerIfEarlier()
         }
+    }
+
+    /// Whether the driver drops every input: after `shutdown`, or once an applied entry could not
+    /// be made durable.
+    var isStopped: Bool { state.withLock { $0.stopped || $0.broken != nil } }
+
+    /// Drops an input of a stopped catalog: a message's sender hears `.empty`, and every proposal
+    /// waiting for an outcome fails (retryably), so no caller waits forever.
+    func stopped(_ input: Input) {
+        switch input {
+        case .event(_, let reply?), .install(_, let reply?): reply.resolve(.empty)
+        case .event, .install, .actions: break
+        }
+        let waiting = driver.withLock { driver in
+            defer { driver.proposals = [:] }
+            return Array(driver.proposals.values)
+        }
+        for continuation in waiting { continuation.resume(returning: .failed(.deadlineExceeded)) }
+    }
+
+    /// Stops the catalog before the storage closes: no more ticks, messages or deletions; waits
+    /// for the deletions in progress.
+    public func shutdown() async {
+        state.withLock { $0.stopped = true }
+        ticker.withLock { $0?.cancel() }
+        submit(.actions([]))
+        await waitForDeletions()
     }
 
     // MARK: - Carrying out actions

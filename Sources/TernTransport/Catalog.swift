@@ -102,6 +102,8 @@ public final class Catalog: Sendable {
         var caughtUp = false
         /// Why the catalog stopped (an applied entry could not be made durable); nil while healthy.
         var broken: String?
+        /// Set by `shutdown`.
+        var stopped = false
         /// Deletions in progress on this node, by table id (bounded by the tables in DELETING and
         /// those just removed).
         var deletions: [UInt32: Task<Void, Never>] = [:]
@@ -202,8 +204,9 @@ public final class Catalog: Sendable {
 
     /// Item operations, DescribeTable and ListTables call this before they answer from the catalog.
     public func checkServing() throws(DynamoDBError) {
-        let (caughtUp, broken) = state.withLock { ($0.caughtUp, $0.broken) }
+        let (caughtUp, broken, stopped) = state.withLock { ($0.caughtUp, $0.broken, $0.stopped) }
         if let broken { throw DynamoDBError.internalServerError("The catalog cannot be changed on this node: \(broken)") }
+        if stopped { throw DynamoDBError.internalServerError("This node is shutting down; retry on another node") }
         guard caughtUp else { throw Catalog.catchingUpError }
     }
 
@@ -317,7 +320,7 @@ public final class Catalog: Sendable {
         await coordinator.fence(tableId: table.tableId)
         let takeoverAt = monotonicMillis() + (proposeAtOnce ? 0 : settings.deletionTakeoverMillis)
         var failures = 0
-        while isDeleting(table), failures < settings.deletionFailuresMax {
+        while isDeleting(table), failures < settings.deletionFailuresMax, !state.withLock({ $0.stopped }) {
             if monotonicMillis() < takeoverAt {
                 try? await Task.sleep(for: .milliseconds(10))
                 continue
@@ -356,7 +359,7 @@ public final class Catalog: Sendable {
     /// majority); the tick calls this.
     func resumeDeletions() {
         let stalled = state.withLock { state in
-            state.applied.tables.values.filter { $0.status == .deleting && state.deletions[$0.tableId] == nil }
+            state.stopped ? [] : state.applied.tables.values.filter { $0.status == .deleting && state.deletions[$0.tableId] == nil }
         }
         for table in stalled { startDeletion(table, proposeAtOnce: members.count == 1) }
     }

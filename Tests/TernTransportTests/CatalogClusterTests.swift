@@ -98,7 +98,14 @@ final class CatalogClusterTests: XCTestCase {
         )
     }
 
-    func makeCluster(_ settings: Catalog.Settings = .init()) async throws -> Cluster {
+    /// Catch-up asked every 100 ms, so a node that starts before its peers do catches up soon.
+    static var testSettings: Catalog.Settings {
+        var settings = Catalog.Settings()
+        settings.log.catchUpIntervalMillis = 100
+        return settings
+    }
+
+    func makeCluster(_ settings: Catalog.Settings = CatalogClusterTests.testSettings) async throws -> Cluster {
         let cluster = try Cluster(members: members, settings: settings)
         addTeardownBlock { cluster.shutdown() }
         for member in members {
@@ -182,7 +189,7 @@ final class CatalogClusterTests: XCTestCase {
 
     func testANodeThatWasDownLearnsEveryChangeBeforeItServes() async throws {
         // Few retained entries, so the returning node needs a snapshot as well as entries.
-        var settings = Catalog.Settings()
+        var settings = Self.testSettings
         settings.log.decidedRetainedMax = 2
         let cluster = try await makeCluster(settings)
         _ = try await cluster["n1"].create("old") { Self.definition("old", $0) }
