@@ -265,6 +265,44 @@ final class CatalogClusterTests: XCTestCase {
         XCTAssertGreaterThan(again.tableId, table.tableId, "a deleted table's id is never reused")
     }
 
+    func testWhenTheNodeThatDeletedATableDiesAnotherNodeFinishesTheDeletion() async throws {
+        var settings = Self.testSettings
+        settings.deletionTakeoverMillis = 200
+        let cluster = try await makeCluster(settings)
+        let table = try await cluster["n1"].create("t") { Self.definition("t", $0) }
+        // n1 has the table marked DELETING and dies before it can propose the removal (its own
+        // deletion waits for the gate, which this test holds until n1 is down).
+        let n1 = cluster["n1"]
+        try await n1.gate.withLock {
+            try await n1.commit { _ in (CatalogChange.markDeleting(name: "t", tableId: table.tableId), ()) }
+            cluster.setDown(["n1"])
+        }
+        let removed = await eventually { cluster["n2"].table(named: "t") == nil && cluster["n3"].table(named: "t") == nil }
+        XCTAssertTrue(removed, "the surviving majority removes the DELETING table")
+        cluster.setDown([])
+        let learned = await eventually { n1.table(named: "t") == nil }
+        XCTAssertTrue(learned, "n1 learns the removal when it returns")
+    }
+
+    func testCatalogPeerMessagesSurviveTheirEncodingAndTruncatedOnesAreRejected() {
+        let snapshot = CatalogSnapshot(version: 9, nextTableId: 4, tables: [Self.definition("a", 1), Self.definition("b", 3)])
+        let messages: [CatalogPeerMessage] = [
+            .log(.catchUpRequest(after: 7)), .snapshot(snapshot), .empty,
+            .log(.catchUpAnswer(after: 1, entries: [CatalogEntry(origin: "n2", proposal: 5, change: [1, 2])], appliedThrough: 2)),
+        ]
+        for message in messages {
+            let bytes = message.encoded()
+            XCTAssertEqual(CatalogPeerMessage(decoding: bytes), message)
+            for cut in 0..<bytes.count {
+                XCTAssertNil(CatalogPeerMessage(decoding: Array(bytes[..<cut])), "\(message) cut at \(cut)")
+            }
+            XCTAssertNil(CatalogPeerMessage(decoding: bytes + [0]), "trailing bytes")
+        }
+        for change in [CatalogChange.create(Self.definition("a", 1)), .update(Self.definition("a", 1)), .markDeleting(name: "a", tableId: 7), .remove(name: "ü", tableId: 1 << 31)] {
+            XCTAssertEqual(CatalogChange(decoding: change.encoded()), change)
+        }
+    }
+
     func testRestartingEveryNodeKeepsEveryTableAndVersion() async throws {
         let cluster = try await makeCluster()
         _ = try await cluster["n1"].create("a") { Self.definition("a", $0) }
