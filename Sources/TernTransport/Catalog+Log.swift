@@ -172,12 +172,12 @@ extension Catalog {
 
     /// Proposes `change` for the slot after `basedOn` and waits for its outcome. The proposal
     /// number is a fresh HLC timestamp, unique among this node's proposals across restarts.
-    func propose(_ change: CatalogChange, basedOn: UInt64) async throws(DynamoDBError) -> CatalogLog.Outcome {
+    func propose(_ change: CatalogChange, basedOn: UInt64) async throws(DynamoDBError) -> (CatalogLog.Outcome, CatalogEntry) {
         guard let number = await coordinator.issueTimestamp(after: 0) else {
             throw DynamoDBError.internalServerError("The node's clock could not be made durable; retry")
         }
         let entry = CatalogEntry(origin: node, proposal: number, change: change.encoded())
-        return await withCheckedContinuation { (continuation: CheckedContinuation<CatalogLog.Outcome, Never>) in
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<CatalogLog.Outcome, Never>) in
             let id = driver.withLock { driver in
                 driver.nextProposal += 1
                 let id = OperationID(driver.nextProposal)
@@ -188,6 +188,7 @@ extension Catalog {
                 driver.withLock { $0.proposals.removeValue(forKey: id) }?.resume(returning: .refused(.queueFull))
             }
         }
+        return (outcome, entry)
     }
 
     /// Queues an input for the driver, starting one if none runs. False when the queue is full
@@ -393,6 +394,9 @@ extension Catalog {
             return
         }
         messenger.send(message, to: member, deadlineMillis: settings.messageDeadlineMillis) { result in
+            if case .success = result, case .log(.paxos(let slot, .decided)) = message {
+                self.recordApplied(slot, by: member)
+            }
             switch result {
             case .success(.log(let answer)): self.submit(.event(.receive(from: member, answer), reply: nil))
             case .success(.snapshot(let snapshot)): self.submit(.install(snapshot, reply: nil))
@@ -402,6 +406,39 @@ extension Catalog {
                 self.submit(.event(.unreachable(member), reply: nil))
             }
         }
+    }
+
+    /// A member answered this node's `decided` message for `slot`: it has handled it, which
+    /// applies the slot durably unless the member misses earlier ones.
+    func recordApplied(_ slot: UInt64, by member: NodeID) {
+        state.withLock { state in
+            state.appliedBy[slot, default: []].insert(member)
+            // Bounded: only the latest slots are waited for.
+            if state.appliedBy.count > 64, let oldest = state.appliedBy.keys.min() { state.appliedBy[oldest] = nil }
+        }
+    }
+
+    /// After this node's change is committed in `slot`, waits (at most `appliedWaitMillis`) until
+    /// every reachable member has applied it, so a client that goes on at another node finds the
+    /// table there (a member that misses it still learns it by catch-up).
+    /// When another node's proposer decided the entry (it adopted this node's accepted value),
+    /// this node sent no `decided` itself: after a short wait it tells the members that have not
+    /// answered (a repeated `decided` of a chosen value is harmless), and waits for them.
+    func waitUntilAppliedByReachableMembers(_ slot: UInt64, _ entry: CatalogEntry) async {
+        guard let messenger, members.count > 1 else { return }
+        let start = monotonicMillis()
+        var told = false
+        while monotonicMillis() < start + settings.appliedWaitMillis {
+            let acknowledged = state.withLock { $0.appliedBy[slot] ?? [] }
+            let missing = members.filter { $0 != node && !acknowledged.contains($0) && messenger.isReachable($0) }
+            if missing.isEmpty { break }
+            if !told, monotonicMillis() >= start + 20 {
+                told = true
+                for member in missing { deliver(.log(.paxos(slot: slot, .decided(value: entry.encoded()))), to: member, reply: nil) }
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        _ = state.withLock { $0.appliedBy.removeValue(forKey: slot) }
     }
 
     /// Installs a peer's snapshot newer than the applied catalog: one batch replaces every

@@ -64,11 +64,16 @@ public final class Catalog: Sendable {
         /// Inputs (messages, events) waiting for the catalog log; more are dropped (a dropped
         /// message is a lost message, which the protocol tolerates).
         public var inputsMax: Int
+        /// How long a committed change waits for the reachable members to apply it before it
+        /// answers, so the next request of the client finds it on any node.
+        public var appliedWaitMillis: UInt64
 
         public init(
             log: CatalogLog.Settings = .init(), messageDeadlineMillis: UInt32 = 1_000, catchUpWaitMillis: UInt64 = 5_000,
-            supersededMax: Int = 32, deletionTakeoverMillis: UInt64 = 3_000, deletionFailuresMax: Int = 5, inputsMax: Int = 4_096
+            supersededMax: Int = 32, deletionTakeoverMillis: UInt64 = 3_000, deletionFailuresMax: Int = 5, inputsMax: Int = 4_096,
+            appliedWaitMillis: UInt64 = 500
         ) {
+            self.appliedWaitMillis = appliedWaitMillis
             self.log = log
             self.messageDeadlineMillis = messageDeadlineMillis
             self.catchUpWaitMillis = catchUpWaitMillis
@@ -104,6 +109,9 @@ public final class Catalog: Sendable {
         var broken: String?
         /// Set by `shutdown`.
         var stopped = false
+        /// Members that answered this node's `decided` message, by slot (see
+        /// `waitUntilAppliedByReachableMembers`; at most 64 slots).
+        var appliedBy: [UInt64: Set<NodeID>] = [:]
         /// Deletions in progress on this node, by table id (bounded by the tables in DELETING and
         /// those just removed).
         var deletions: [UInt32: Task<Void, Never>] = [:]
@@ -279,8 +287,10 @@ public final class Catalog: Sendable {
             let applied = state.withLock { $0.applied }
             let (change, result) = try prepare(applied)
             guard let change else { return result }
-            switch try await propose(change, basedOn: applied.version) {
-            case .committed:
+            let (outcome, entry) = try await propose(change, basedOn: applied.version)
+            switch outcome {
+            case .committed(let slot):
+                await waitUntilAppliedByReachableMembers(slot, entry)
                 return result
             case .superseded:
                 continue

@@ -154,6 +154,9 @@ final class CatalogClusterTests: XCTestCase {
             let outcomes = [await first, await second]
             XCTAssertEqual(outcomes.filter { $0 == nil }.count, 1, "exactly one CreateTable of \(name) succeeds: \(outcomes)")
             XCTAssertEqual(outcomes.filter { $0 == "ResourceInUseException" }.count, 1, "the other gets ResourceInUseException: \(outcomes)")
+            for member in members {
+                XCTAssertNotNil(cluster[member].table(named: name), "\(member) knows \(name) as soon as CreateTable answered")
+            }
         }
         let agreed = await converged(cluster)
         XCTAssertTrue(agreed, "every node describes the same tables")
