@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TernCluster
 import TernCore
+import TernRocksDB
 import TernStorage
 import XCTest
 
@@ -51,29 +52,47 @@ final class CatalogClusterTests: XCTestCase {
 
     final class Cluster: Sendable {
         let network = LoopbackCatalogNetwork()
-        let storages: [NodeID: InMemoryStorage]
+        let disks = Mutex<[NodeID: any StorageEngine]>([:])
         let pools: [NodeID: BlockingPool]
         let members: [NodeID]
         let settings: Catalog.Settings
+        /// Opens a member's storage (again, after a restart).
+        let open: @Sendable (NodeID) throws -> any StorageEngine
         let nodes = Mutex<[NodeID: (coordinator: CoordinatorShell, catalog: Catalog)]>([:])
 
-        init(members: [NodeID], settings: Catalog.Settings) throws {
+        init(members: [NodeID], settings: Catalog.Settings, open: @escaping @Sendable (NodeID) throws -> any StorageEngine) throws {
             self.members = members
             self.settings = settings
-            storages = Dictionary(uniqueKeysWithValues: members.map { ($0, InMemoryStorage()) })
+            self.open = open
             pools = Dictionary(uniqueKeysWithValues: members.map { ($0, BlockingPool(settings: .init(threads: 1, queueCapacity: 64))) })
-            for member in members { try start(member) }
+            for member in members {
+                let storage = try open(member)
+                disks.withLock { $0[member] = storage }
+                try start(member)
+            }
         }
 
-        /// Opens (or reopens, after a crash) `member`'s coordinator and catalog on its storage.
+        var storages: [NodeID: any StorageEngine] { disks.withLock { $0 } }
+
+        /// Opens `member`'s coordinator and catalog on its storage (again, after a crash).
         func start(_ member: NodeID) throws {
-            let coordinator = try CoordinatorShell(nodeId: member, storage: storages[member]!, pool: pools[member]!, clock: CatalogClusterTests.now)
+            let storage = storages[member]!
+            let coordinator = try CoordinatorShell(nodeId: member, storage: storage, pool: pools[member]!, clock: CatalogClusterTests.now)
             let catalog = try Catalog(
-                storage: storages[member]!, coordinator: coordinator, members: members,
+                storage: storage, coordinator: coordinator, members: members,
                 messenger: network.messenger(for: member), settings: settings
             )
             nodes.withLock { $0[member] = (coordinator, catalog) }
             network.catalogs.withLock { $0[member] = catalog }
+        }
+
+        /// Stops `member`, closes its storage, opens it again and starts the member on it.
+        func restart(_ member: NodeID) async throws {
+            await self[member].shutdown()
+            try storages[member]!.close()
+            let storage = try open(member)
+            disks.withLock { $0[member] = storage }
+            try start(member)
         }
 
         subscript(_ member: NodeID) -> Catalog { nodes.withLock { $0[member]!.catalog } }
@@ -82,6 +101,7 @@ final class CatalogClusterTests: XCTestCase {
 
         func shutdown() {
             for pool in pools.values { pool.shutdown() }
+            for storage in storages.values { try? storage.close() }
         }
     }
 
@@ -105,8 +125,11 @@ final class CatalogClusterTests: XCTestCase {
         return settings
     }
 
-    func makeCluster(_ settings: Catalog.Settings = CatalogClusterTests.testSettings) async throws -> Cluster {
-        let cluster = try Cluster(members: members, settings: settings)
+    func makeCluster(
+        _ settings: Catalog.Settings = CatalogClusterTests.testSettings,
+        open: @escaping @Sendable (NodeID) throws -> any StorageEngine = { _ in InMemoryStorage() }
+    ) async throws -> Cluster {
+        let cluster = try Cluster(members: members, settings: settings, open: open)
         addTeardownBlock { cluster.shutdown() }
         for member in members {
             let caughtUp = await cluster[member].waitUntilCaughtUp(timeoutMillis: 5_000)
@@ -307,7 +330,9 @@ final class CatalogClusterTests: XCTestCase {
     }
 
     func testRestartingEveryNodeKeepsEveryTableAndVersion() async throws {
-        let cluster = try await makeCluster()
+        let root = NSTemporaryDirectory() + "tern-catalog-cluster-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
+        let cluster = try await makeCluster { member in try RocksDBStorage(path: root + "/" + member) }
         _ = try await cluster["n1"].create("a") { Self.definition("a", $0) }
         let b = try await cluster["n2"].create("b") { Self.definition("b", $0) }
         _ = try await cluster["n3"].modify("a") { $0.deletionProtection = true }
@@ -316,7 +341,7 @@ final class CatalogClusterTests: XCTestCase {
         XCTAssertTrue(agreed)
         let before = cluster["n1"].tableNames().map { cluster["n1"].table(named: $0)!.encodedJSON() }
         let version = cluster["n1"].version
-        for member in members { try cluster.start(member) }
+        for member in members { try await cluster.restart(member) }
         for member in members {
             let caughtUp = await cluster[member].waitUntilCaughtUp(timeoutMillis: 5_000)
             XCTAssertTrue(caughtUp)
