@@ -240,6 +240,7 @@ extension DynamoDBService {
         let start = try parameters.string("ExclusiveStartTableName")
         if let start { parameters.checkTableName(start, path: "exclusiveStartTableName") }
         try parameters.throwViolations()
+        try catalog.checkServing()
         var names = catalog.tableNames()
         if let start {
             names = names.filter { start.utf8.lexicographicallyPrecedes($0.utf8) }

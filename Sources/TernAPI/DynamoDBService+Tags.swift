@@ -78,6 +78,7 @@ extension DynamoDBService {
             throw DynamoDBError.validation("Invalid TableArn: Invalid ResourceArn provided as input \(arn)")
         }
         let name = String(arn[range.upperBound...])
+        try catalog.checkServing()
         guard let table = catalog.table(named: name), tableArn(name) == arn else {
             throw DynamoDBError.resourceNotFound("Requested resource not found: ResourcArn: \(arn) not found")
         }

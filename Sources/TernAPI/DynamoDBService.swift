@@ -196,6 +196,8 @@ public final class DynamoDBService: Sendable {
 
     /// The table in any state, for the control plane (DescribeTable shows DELETING tables).
     func describedTable(_ name: String) throws(DynamoDBError) -> TableDefinition {
+        // A node still learning the cluster's catalog might not know the table yet.
+        try catalog.checkServing()
         guard let table = catalog.table(named: name) else {
             throw DynamoDBError.resourceNotFound()
         }

@@ -318,6 +318,21 @@ public struct Coordinator: Sendable {
         clock.observe(remote, wallMillis: now.wallMillis).map { [.persistClockCeiling($0)] } ?? []
     }
 
+    /// A fresh timestamp of this node's HLC, issued after observing `after`, for a user outside
+    /// the coordinator: the catalog's Paxos ballots (`CatalogLog.Action.stampBallot`) and proposal
+    /// numbers. It comes from the same durable-ceiling clock as every write's timestamp, so it
+    /// never repeats, not even across a restart. Nil when the clock must wait for a durable
+    /// ceiling: the shell carries out the actions (a ceiling to persist) and asks again.
+    public mutating func issueTimestamp(after: UInt64, now: Now) -> (timestamp: UInt64?, actions: [Action]) {
+        lastNow = now
+        switch clock.tick(wallMillis: now.wallMillis, after: after) {
+        case .timestamp(let timestamp, let persist):
+            return (timestamp, persist.map { [.persistClockCeiling($0)] } ?? [])
+        case .mustWait(let persist):
+            return (nil, persist.map { [.persistClockCeiling($0)] } ?? [])
+        }
+    }
+
     // MARK: Reads before a write
 
     /// Asks N − W + 1 reachable replicas of the preference list for the current version, this
