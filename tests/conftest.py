@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -315,6 +316,51 @@ def raw_request(port: int, target: str | None, body, *, headers: dict | None = N
 # -- fixtures ------------------------------------------------------------------------------
 
 
+class Cluster:
+    """Nodes n1..nK (three by default) that know each other through --seeds: N = 3, W = 2, R = 2."""
+
+    def __init__(self, binary: str, workdir, count: int = 3, extra_args: list[str] | None = None):
+        self.cluster_ports = [free_port() for _ in range(count)]
+        seeds = ",".join(f"127.0.0.1:{port}" for port in self.cluster_ports)
+        self.nodes: list[TernServer] = []
+        for index, cluster_port in enumerate(self.cluster_ports):
+            args = ["--node-id", f"n{index + 1}", "--cluster-port", str(cluster_port), "--seeds", seeds,
+                    "--replication", "3", "--write-quorum", "2", "--read-quorum", "2"] + list(extra_args or [])
+            self.nodes.append(TernServer(binary, workdir / f"n{index + 1}", extra_args=args))
+
+    def start(self) -> "Cluster":
+        # Each node waits for every seed before it answers GET /: start them all, then wait.
+        threads = [threading.Thread(target=node.start) for node in self.nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(node.running for node in self.nodes), "a node did not start"
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def status(self, node: TernServer) -> dict:
+        with urllib.request.urlopen(node.endpoint + "/cluster/status", timeout=5) as response:
+            return json.loads(response.read())
+
+    def hints_pending(self) -> int:
+        return sum(member["hintsPending"] for node in self.nodes if node.running
+                   for member in self.status(node)["members"])
+
+    def wait_until(self, what: str, condition, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting until {what}"
+            time.sleep(0.2)
+
+    def all_reachable(self) -> bool:
+        return all(member["state"] == "up" for node in self.nodes if node.running
+                   for member in self.status(node)["members"])
+
+
 @pytest.fixture(scope="session")
 def tern_bin() -> str:
     return tern_binary()
@@ -322,7 +368,17 @@ def tern_bin() -> str:
 
 @pytest.fixture(scope="session")
 def server(tern_bin, tmp_path_factory):
-    """The shared RocksDB-backed node most tests use. Tests create uniquely named tables."""
+    """The shared RocksDB-backed node most tests use. Tests create uniquely named tables.
+
+    With TERN_TEST_CLUSTER=1 it is node n1 of a three-node cluster (N = 3, W = 2): the same
+    tests then run through forwarding, replication and quorum reads (`make test-clients-cluster`)."""
+    if os.environ.get("TERN_TEST_CLUSTER"):
+        cluster = Cluster(tern_bin, tmp_path_factory.mktemp("tern-cluster")).start()
+        try:
+            yield cluster.nodes[0]
+        finally:
+            cluster.stop()
+        return
     srv = TernServer(tern_bin, tmp_path_factory.mktemp("tern-session"))
     srv.start()
     try:

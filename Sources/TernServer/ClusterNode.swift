@@ -92,22 +92,25 @@ final class PeerMessenger: ReplicaMessenger {
 /// client requests once the node is wired (`attach`).
 final class NodePeerHandler: PeerRequestHandler {
     let identity: MembershipMessage
-    let wired = Mutex<(shell: CoordinatorShell, service: DynamoDBService)?>(nil)
+    let wired = Mutex<(shell: CoordinatorShell, service: DynamoDBService, catalog: Catalog)?>(nil)
 
     init(identity: MembershipMessage) {
         self.identity = identity
     }
 
-    func attach(shell: CoordinatorShell, service: DynamoDBService) {
-        wired.withLock { $0 = (shell, service) }
+    func attach(shell: CoordinatorShell, service: DynamoDBService, catalog: Catalog) {
+        wired.withLock { $0 = (shell, service, catalog) }
     }
 
     func handle(from peer: NodeID, request: PeerMessage, deadlineMillis: UInt32) async -> Result<PeerMessage, PeerError> {
         if request.kind == MembershipMessage.identify.kind {
             return .success(PeerMessage(kind: identity.kind, payload: identity.encoded()))
         }
-        guard let (shell, service) = wired.withLock({ $0 }) else {
+        guard let (shell, service, catalog) = wired.withLock({ $0 }) else {
             return .failure(.remote(code: PeerError.overloadedCode, message: "node starting"))
+        }
+        if request.kind == CatalogPeerMessage.frameKind {
+            return await catalog.handlePeerRequest(from: peer, request)
         }
         let message: ReplicaMessage
         do {

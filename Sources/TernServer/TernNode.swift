@@ -40,7 +40,13 @@ public final class TernNode: Sendable {
         try configuration.validate()
         let nodeId = try NodeIdentity.resolve(configuration, logger: logger)
         let cluster = try await ClusterParts.start(configuration, nodeId: nodeId, logger: logger)
-        return try TernNode(configuration: configuration, nodeId: nodeId, cluster: cluster, logger: logger)
+        let node = try TernNode(configuration: configuration, nodeId: nodeId, cluster: cluster, logger: logger)
+        // Learn the catalog changes made while this node was away before taking requests (they
+        // would get a retryable error meanwhile); bounded, since a majority may be down.
+        if await !node.catalog.waitUntilCaughtUp(timeoutMillis: 10_000) {
+            logger.warning("the catalog is not caught up with the members yet; table requests fail (retryable) until it is")
+        }
+        return node
     }
 
     init(configuration: NodeConfiguration, nodeId: NodeID, cluster: ClusterParts?, logger: Logger) throws {
@@ -56,12 +62,20 @@ public final class TernNode: Sendable {
             view: cluster?.view, messenger: cluster?.messenger,
             hintSettings: HintQueue.Settings(hintWindowMillis: UInt64(configuration.hintWindowSeconds) * 1_000)
         )
-        catalog = try Catalog(storage: storage, coordinator: coordinator)
+        if let cluster {
+            // Every catalog change is decided among the members (Paxos, CatalogLog).
+            catalog = try Catalog(
+                storage: storage, coordinator: coordinator, members: cluster.view.map.members.map(\.node),
+                messenger: PeerCatalogMessenger(clients: cluster.messenger.clients)
+            )
+        } else {
+            catalog = try Catalog(storage: storage, coordinator: coordinator)
+        }
         let service = DynamoDBService(
             catalog: catalog, coordinator: coordinator, region: configuration.region,
             now: { Date().timeIntervalSince1970 }, logger: logger, forwarder: cluster?.forwarder
         )
-        cluster?.handler.attach(shell: coordinator, service: service)
+        cluster?.handler.attach(shell: coordinator, service: service, catalog: catalog)
         let verifier = SigV4Verifier(credentials: try TernNode.loadCredentials(configuration, logger: logger))
         server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger)
         logger.info("node ready", metadata: [
@@ -133,7 +147,7 @@ struct StorageService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await catalog.waitForDeletions()
+        await catalog.shutdown()
         pool.shutdown()
         try storage.close()
         logger.info("storage closed")
