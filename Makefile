@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: deps bench-deps build release run cluster cluster-stop bench-cluster test test-swift test-clients bench soak clean
+.PHONY: deps bench-deps build release run cluster cluster-stop bench-cluster test test-swift test-clients test-clients-cluster bench soak clean
 
 # System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py) and the
 # test-only Python packages.
@@ -44,7 +44,7 @@ cluster-stop:
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(MAKE) test-swift test-clients
+	$(MAKE) test-swift test-clients test-clients-cluster
 
 # XCTest only: the suite has no swift-testing tests, and an empty swift-testing run would print
 # a misleading "0 tests" summary.
@@ -54,6 +54,11 @@ test-swift:
 # boto3 and AWS CLI against real `tern serve` processes that the tests start and stop.
 test-clients:
 	TERN_BIN=$(CURDIR)/.build/debug/tern $(PYTHON) -m pytest -q tests
+
+# The same client tests with their shared node being n1 of a three-node cluster (N = 3, W = 2):
+# every request through forwarding, replication and quorum reads (tests/conftest.py).
+test-clients-cluster:
+	TERN_TEST_CLUSTER=1 TERN_BIN=$(CURDIR)/.build/debug/tern $(PYTHON) -m pytest -q tests -k "not test_cluster"
 
 # Benchmarks and soaks are never part of the test suite: release build, one node on RocksDB.
 # The benchmark measures an nginx stub under the same wrk load as its yardstick (docs/benchmarks.md).
