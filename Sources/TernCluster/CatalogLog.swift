@@ -469,9 +469,11 @@ public struct CatalogLog: Sendable {
             guard now >= askedAt + settings.catchUpIntervalMillis else { return [] }
             return askPeers(peers.filter { !confirmedBy.contains($0) }, now: now)
         case .current(let askedAt):
-            guard now >= askedAt + settings.catchUpIntervalMillis, !peers.isEmpty else { return [] }
+            guard now >= askedAt + settings.catchUpIntervalMillis else { return [] }
+            // Moved even with no peer to ask, so the next deadline is ahead (a cluster of one
+            // would otherwise have a deadline in the past, and its shell would tick without pause).
             sync = .current(askedAtMillis: now)
-            guard let peer = nextPeerInTurn() else { return [] }
+            guard !peers.isEmpty, let peer = nextPeerInTurn() else { return [] }
             return [.send(to: peer, .catchUpRequest(after: appliedThrough))]
         }
     }

@@ -87,6 +87,17 @@ final class CatalogLogTests: XCTestCase {
 
     // MARK: - Liveness and failure
 
+    func testALogOfOneMemberKeepsItsNextDeadlineAheadAfterATick() {
+        var log = CatalogLog(node: "n1", members: ["n1"], seed: 1)
+        _ = log.handle(.start, now: 1_000)
+        var now: UInt64 = 1_000
+        for _ in 0..<5 {
+            now = max(now, log.nextDeadlineMillis)
+            _ = log.handle(.tick, now: now)
+            XCTAssertGreaterThan(log.nextDeadlineMillis, now, "a deadline in the past makes the shell tick without pause")
+        }
+    }
+
     func testAChangeIsDecidedAndAppliedEverywhereWhenAllMembersAreConnected() {
         var cluster = CatalogCluster(nodes: 3, settings: fast, seed: 1)
         XCTAssertTrue(cluster.members.allSatisfy { !cluster.nodes[$0]!.caughtUp }, "nobody serves before hearing from a majority")
