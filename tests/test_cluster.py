@@ -321,3 +321,41 @@ def test_peers_without_the_cluster_secret_are_refused(tern_bin, tmp_path):
             intruder.wait()
     finally:
         cluster.stop()
+
+
+def metrics(node) -> dict[str, float]:
+    with urllib.request.urlopen(node.endpoint + "/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_hints_for_a_node_that_is_down_show_in_status_and_metrics_and_drain_when_it_returns(cluster):
+    table = unique_name("hint")
+    create_table_on_cluster(cluster, table)
+    first = cluster.nodes[0]
+    cluster.nodes[2].kill9()
+    cluster.wait_until("n1 sees n3 unreachable",
+                       lambda: any(m["state"] == "unreachable" for m in cluster.status(first)["members"]))
+    client = first.client()
+    for i in range(20):
+        client.put_item(TableName=table, Item={"pk": {"S": f"h{i}"}})
+    # With three members there is no fallback: the coordinator keeps the hints for n3 itself.
+    samples = metrics(first)
+    assert samples['tern_hints_pending{target="n3"}'] == 20
+    assert samples['tern_hint_bytes_pending{target="n3"}'] > 0
+    assert samples['tern_peer_reachable{peer="n3"}'] == 0
+    assert samples['tern_peer_reachable{peer="n2"}'] == 1
+    n3 = next(m for m in cluster.status(first)["members"] if m["node"] == "n3")
+    assert n3["hintsPending"] == 20
+
+    cluster.nodes[2].start()
+    cluster.wait_until("the hints are delivered", lambda: metrics(first)['tern_hints_pending{target="n3"}'] == 0)
+    local = with_header(cluster.nodes[2].client(), "X-Tern-R", "1")
+    for i in range(20):
+        assert local.get_item(TableName=table, Key={"pk": {"S": f"h{i}"}})["Item"] == {"pk": {"S": f"h{i}"}}

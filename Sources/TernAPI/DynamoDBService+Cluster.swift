@@ -54,3 +54,34 @@ extension DynamoDBService {
         return writer.bytes
     }
 }
+
+extension DynamoDBService {
+    /// `GET /metrics` in Prometheus' text format: the hints this node holds per member, which
+    /// members it can reach, and the coordinator's load. Built from in-memory counts only.
+    public func metricsText() -> [UInt8] {
+        var text = ""
+        func family(_ name: String, _ help: String, _ samples: [(labels: String, value: Int)]) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for sample in samples { text += "\(name)\(sample.labels) \(sample.value)\n" }
+        }
+        let members = coordinator.memberStatus()
+        let hints = coordinator.hintTotals()
+        family(
+            "tern_hints_pending", "Hints this node holds for a member and has not delivered yet (Dynamo 4.6).",
+            members.filter { !$0.isLocal }.map { ("{target=\"\($0.node)\"}", hints[$0.node]?.hints ?? 0) }
+        )
+        family(
+            "tern_hint_bytes_pending", "Bytes of the hints this node holds for a member.",
+            members.filter { !$0.isLocal }.map { ("{target=\"\($0.node)\"}", hints[$0.node]?.bytes ?? 0) }
+        )
+        family(
+            "tern_peer_reachable", "1 when this node can reach the member now (connected, breaker not open).",
+            members.filter { !$0.isLocal }.map { ("{peer=\"\($0.node)\"}", $0.reachable ? 1 : 0) }
+        )
+        let load = coordinator.load
+        family("tern_coordinator_operations", "Writes and applies in the coordinator, lock waiters included.", [("", load.operations)])
+        family("tern_coordinator_lock_waiters", "Operations waiting for a key's lock.", [("", load.lockWaiters)])
+        family("tern_partitions", "Partitions of the ring.", [("", coordinator.view.map.ring.partitionCount)])
+        return Array(text.utf8)
+    }
+}

@@ -259,6 +259,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/"), (.GET, "/health"):
             write(context: context, head: head, response: healthResponse(), traits: traits, contentType: "text/plain")
             return
+        case (.GET, "/metrics"):
+            // Prometheus text format (DESIGN.md §7), unsigned like the health check.
+            let response = WireResponse(status: 200, body: service.metricsText(), contentType: "text/plain; version=0.0.4")
+            writeWire(context: context, head: head, wire: response, traits: traits)
+            return
         case (.GET, "/cluster/status"):
             // What `tern cluster status` prints. Unsigned, like the health check: it names the
             // members and their state, no data. Built off the event loop (it counts hints).

@@ -302,6 +302,13 @@ extension CoordinatorShell {
         return await carryOutHintActions(actions)
     }
 
+    /// Hints and their bytes held per target (metrics).
+    public func hintTotals() -> [NodeID: (hints: Int, bytes: Int)] {
+        hints.queue.withLock { queue in
+            Dictionary(uniqueKeysWithValues: queue.countsByTarget.map { ($0.target, ($0.counts.hints, $0.counts.bytes)) })
+        }
+    }
+
     /// Hints held per target.
     public func hintCounts() -> [NodeID: Int] {
         hints.counts.filter { $0.value > 0 }
