@@ -139,8 +139,10 @@ def test_one_node_down_keeps_writes_and_consistent_reads_and_two_down_fail_quick
         assert raised.value.response["Error"]["Code"] == "InternalServerError"
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
         assert "replicas" in raised.value.response["Error"]["Message"]
-    # An eventually consistent read needs one replica: it still answers.
-    assert first.get_item(TableName=table, Key={"pk": {"S": "k1"}})["Item"]["v"] == {"N": "1"}
+    # An eventually consistent read needs one replica: it still answers. The failed put may have
+    # reached this node's replica before it failed (a 500 is not "nothing written"; see
+    # docs/consistency.md), so either version may come back.
+    assert first.get_item(TableName=table, Key={"pk": {"S": "k1"}})["Item"]["v"] in ({"N": "1"}, {"N": "-1"})
 
 
 def test_conditional_writes_from_every_node_are_serialised_by_one_replica(cluster):

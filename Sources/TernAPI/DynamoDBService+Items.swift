@@ -151,7 +151,9 @@ extension DynamoDBService {
         // Every put reads the current version: the new one must descend from it (and DynamoDB
         // charges the larger of the old and new item). Only a conditional put needs the node
         // that serialises the key's writes; a blind one is coordinated here (docs/consistency.md).
-        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: condition != nil && !RequestOptions.current.forwarded) { old in
+        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: condition != nil && !RequestOptions.current.forwarded,
+            blind: condition == nil && request.returnValues != .allOld
+        ) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             return .write(newItem)
         }
@@ -183,7 +185,9 @@ extension DynamoDBService {
         let key = try table.primaryKey(ofKey: request.attributes)
         let returnOldOnFailure = request.returnOldOnFailure
         // As for PutItem: only a conditional delete goes to the node that serialises the key.
-        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: condition != nil && !RequestOptions.current.forwarded) { old in
+        let result = try await coordinator.update(table, key, writeQuorum: RequestOptions.current.writeQuorum, mayForward: condition != nil && !RequestOptions.current.forwarded,
+            blind: condition == nil && request.returnValues != .allOld
+        ) { old in
             try DynamoDBService.check(condition, old, returnOldOnFailure: returnOldOnFailure)
             // A tombstone even when the item is absent here: on a cluster another replica may
             // hold a version this delete must supersede (DESIGN.md §3).

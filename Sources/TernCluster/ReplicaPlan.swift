@@ -14,6 +14,11 @@ public struct ReplicaPlan: Sendable, Equatable {
     public var writeQuorum: Int
     /// R: replica answers before a read is answered.
     public var readQuorum: Int
+    /// A write whose outcome does not depend on the current item (a blind put or delete): it
+    /// reads one replica before writing (this node's when it is one), only for the version its
+    /// own descends from; a newer version elsewhere is then concurrent with it, and replicas
+    /// reconcile the two (last writer wins), as Dynamo's and Cassandra's blind writes do.
+    public var isBlindWrite = false
 
     public init(preference: [NodeID], fallbacks: [NodeID] = [], writeQuorum: Int, readQuorum: Int) {
         precondition(!preference.isEmpty, "a preference list names at least one replica")
@@ -32,7 +37,7 @@ public struct ReplicaPlan: Sendable, Equatable {
     /// The replica answers a write reads before it decides: N − W + 1, so that the replicas read
     /// and the W that acknowledged the last write always share one (R + W > N), and a conditional
     /// write sees every acknowledged write before it.
-    public var readBeforeWriteQuorum: Int { preference.count - writeQuorum + 1 }
+    public var readBeforeWriteQuorum: Int { isBlindWrite ? 1 : preference.count - writeQuorum + 1 }
 
     /// A cluster of one.
     public static func single(_ node: NodeID) -> ReplicaPlan {

@@ -184,12 +184,13 @@ public final class CoordinatorShell: Sendable {
     /// preference list: elsewhere, with `mayForward`, this throws `ForwardRequired` naming that
     /// node, before anything is decided or written, and the caller sends it the request.
     public func update(
-        _ table: TableDefinition, _ key: PrimaryKey, writeQuorum: Int? = nil, mayForward: Bool = false,
+        _ table: TableDefinition, _ key: PrimaryKey, writeQuorum: Int? = nil, mayForward: Bool = false, blind: Bool = false,
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
         let storageKey = table.storageKey(key)
         let replication = table.replication
-        let plan = view.plan(forKey: storageKey, replicationFactor: replication.replicationFactor, writeQuorum: writeQuorum ?? replication.writeQuorum)
+        var plan = view.plan(forKey: storageKey, replicationFactor: replication.replicationFactor, writeQuorum: writeQuorum ?? replication.writeQuorum)
+        if blind, !view.isSingleNode { plan.isBlindWrite = true }
         if mayForward, !view.isSingleNode, let first = plan.preference.first(where: isReachable), first != nodeId {
             throw ForwardRequired(node: first)
         }
@@ -219,7 +220,7 @@ public final class CoordinatorShell: Sendable {
                         // Blind writes, coordinated here: a concurrent write of the same key
                         // elsewhere makes concurrent versions, which every replica reconciles
                         // the same way (last writer wins).
-                        let result = try await self.update(mutation.table, mutation.key) { _ in .write(mutation.item) }
+                        let result = try await self.update(mutation.table, mutation.key, blind: true) { _ in .write(mutation.item) }
                         return (index, .success(result.old))
                     } catch {
                         return (index, .failure(error))
