@@ -151,6 +151,15 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         }
     }
 
+    func testBlindWriteReadsOnlyThisNodesReplicaBeforeWriting() {
+        var c = coordinator()
+        var blind = plan
+        blind.isBlindWrite = true
+        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5, plan: blind), now: at), [.readReplica(op(1), replica: "n1", key: key)])
+        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at), [.decide(op(1), current: nil)])
+        XCTAssertEqual(writes(c.handle(.decided(op(1), .write(item)), now: at)).targets, ["n1", "n2", "n3"], "it still writes all N")
+    }
+
     func testFailedReadBeforeTheWriteAsksTheNextReplica() {
         var c = coordinator()
         _ = c.handle(.update(op(1), key: key, tableId: 5, plan: plan), now: at)
