@@ -15,6 +15,7 @@ import base64
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -95,7 +96,30 @@ def pytest_report_header(config):
     return f"tern binary: {configured or DEFAULT_BIN}"
 
 
+_port_picker = random.Random()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A free port below the kernel's ephemeral range. A port the kernel hands out for `bind(0)`
+    comes from the range outgoing connections use too, and a cluster's peer connections could
+    take it between this check and the server's own bind."""
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        port = _port_picker.randrange(10000, max(10001, low))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -320,23 +344,39 @@ class Cluster:
     """Nodes n1..nK (three by default) that know each other through --seeds: N = 3, W = 2, R = 2."""
 
     def __init__(self, binary: str, workdir, count: int = 3, extra_args: list[str] | None = None):
-        self.cluster_ports = [free_port() for _ in range(count)]
+        self.binary, self.workdir, self.count, self.extra_args = binary, workdir, count, list(extra_args or [])
+        self._make_nodes()
+
+    def _make_nodes(self) -> None:
+        self.cluster_ports = [free_port() for _ in range(self.count)]
         seeds = ",".join(f"127.0.0.1:{port}" for port in self.cluster_ports)
         self.nodes: list[TernServer] = []
         for index, cluster_port in enumerate(self.cluster_ports):
             args = ["--node-id", f"n{index + 1}", "--cluster-port", str(cluster_port), "--seeds", seeds,
-                    "--replication", "3", "--write-quorum", "2", "--read-quorum", "2"] + list(extra_args or [])
-            self.nodes.append(TernServer(binary, workdir / f"n{index + 1}", extra_args=args))
+                    "--replication", "3", "--write-quorum", "2", "--read-quorum", "2"] + self.extra_args
+            self.nodes.append(TernServer(self.binary, self.workdir / f"n{index + 1}", extra_args=args))
 
-    def start(self) -> "Cluster":
+    def _start_all(self) -> bool:
         # Each node waits for every seed before it answers GET /: start them all, then wait.
         threads = [threading.Thread(target=node.start) for node in self.nodes]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert all(node.running for node in self.nodes), "a node did not start"
-        return self
+        return all(node.running for node in self.nodes)
+
+    def start(self) -> "Cluster":
+        # A port found free can be taken before the node binds it (another process): then the
+        # whole cluster starts again on new ports (the seeds name them all).
+        for _ in range(3):
+            if self._start_all():
+                return self
+            logs = "\n".join(node.log_text() for node in self.nodes)
+            self.stop()
+            if "Address already in use" not in logs:
+                break
+            self._make_nodes()
+        raise AssertionError("a node of the cluster did not start:\n" + "\n".join(node.log_text()[-2000:] for node in self.nodes))
 
     def stop(self) -> None:
         for node in self.nodes:
