@@ -201,6 +201,19 @@ final class ClusterShellTests: XCTestCase {
         }
     }
 
+    func testAWriteThatReplicasRefuseForADeletedTableFailsWithResourceNotFound() async throws {
+        let cluster = try makeCluster(["n1", "n2", "n3"])
+        let list = replicas(cluster, "g")
+        await cluster[list[1]].fence(tableId: table.tableId)
+        await cluster[list[2]].fence(tableId: table.tableId)
+        do {
+            _ = try await cluster[list[0]].update(table, key("g")) { _ in .write(clusterItem("g")) }
+            XCTFail("the replicas refused the write")
+        } catch let error as DynamoDBError {
+            XCTAssertEqual(error.code, "ResourceNotFoundException", "as on a single node, not a retryable 500")
+        }
+    }
+
     func testAReplicaKeepsTheNewerVersionWhenAnOlderOneArrivesLate() async throws {
         let cluster = try makeCluster(["n1", "n2", "n3"])
         let list = replicas(cluster, "f")
