@@ -150,6 +150,9 @@ public struct Coordinator: Sendable {
         case wouldBlock
         /// The replica's queues are full.
         case overloaded
+        /// The replica has fenced the key's table (DeleteTable): the client gets
+        /// ResourceNotFoundException, as from a single node, not a retryable error.
+        case tableDeleted
         /// Anything else: unreachable, closed, timed out, an I/O error.
         case unavailable(String)
     }

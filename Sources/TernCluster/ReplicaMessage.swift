@@ -205,6 +205,7 @@ public enum ReplicaMessage: Sendable, Equatable {
         switch failure {
         case .wouldBlock: writer.bytes.append(0)
         case .overloaded: writer.bytes.append(1)
+        case .tableDeleted: writer.bytes.append(3)
         case .unavailable(let message):
             writer.bytes.append(2)
             writer.lengthPrefixed(message.utf8)
@@ -216,6 +217,7 @@ public enum ReplicaMessage: Sendable, Equatable {
         case 0: return .wouldBlock
         case 1: return .overloaded
         case 2: return .unavailable(try string(&reader))
+        case 3: return .tableDeleted
         default: throw ItemCodec.DecodeError(offset: reader.offset - 1)
         }
     }

@@ -12,9 +12,6 @@ public struct ForwardRequired: Error, Sendable, Equatable {
 extension CoordinatorShell {
     /// How long a replica request may take before it counts as failed.
     static let replicaDeadlineMillis: UInt32 = 2_000
-    /// What a replica answers for a write of a table it has fenced (DeleteTable): the
-    /// coordinator's client then gets ResourceNotFoundException, as on a single node.
-    static let tableDeletedReason = "the table is being deleted"
     /// Read repairs in flight at most (see `repairsInFlight`).
     static let repairsInFlightMax = 256
 
@@ -127,7 +124,7 @@ extension CoordinatorShell {
         case .written, .unchanged: return nil
         case .failed(.quorumNotReached(let failure)): return failure
         case .failed(.lockQueueFull), .failed(.lockTimeout): return .overloaded
-        case .failed(.tableDeleted): return .unavailable(Self.tableDeletedReason)
+        case .failed(.tableDeleted): return .tableDeleted
         case .failed(let failure): return .unavailable("\(failure)")
         case .read: preconditionFailure("an apply answered like a read")
         }

@@ -561,7 +561,7 @@ public final class CoordinatorShell: Sendable {
             throw StorageError.overloaded
         case .quorumNotReached(.wouldBlock):
             preconditionFailure("a blocking read reported wouldBlock")
-        case .quorumNotReached(.unavailable(CoordinatorShell.tableDeletedReason)):
+        case .quorumNotReached(.tableDeleted):
             throw DynamoDBError.resourceNotFound()
         case .quorumNotReached(.unavailable(let message)) where !view.isSingleNode:
             // Retryable (500): the SDKs retry it with backoff, as they do DynamoDB's own.
