@@ -5,6 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TernCore
+import TernTransport
 
 /// Settings of the HTTP front door. Every bound is here and checked at start-up.
 public struct HTTPServerConfiguration: Sendable {

@@ -53,8 +53,10 @@ final class PeerMessenger: ReplicaMessenger {
         let request = PeerMessage(kind: message.kind, payload: message.encoded())
         // The transport's request is async; the coordinator waits on its mailbox, not on this
         // task, so a slow replica never holds a reply that W others already made possible.
-        // Bounded: the client refuses requests beyond its in-flight bounds at once.
-        Task {
+        // Bounded: the client refuses requests beyond its in-flight bounds at once. The task runs
+        // on the connection's event loop: the frame is written and the answer resumes the task
+        // there, without hops through the cooperative pool.
+        Task(executorPreference: client.executor) {
             do throws(PeerError) {
                 let reply = try await client.request(request, deadlineMillis: deadlineMillis)
                 completion(Result { try ReplicaMessage.decode(kind: reply.kind, reply.payload) }.mapError { error in

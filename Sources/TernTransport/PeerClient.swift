@@ -28,6 +28,9 @@ public final class PeerClient: Sendable {
     let port: Int
     let settings: PeerTransportSettings
     let eventLoop: any EventLoop
+    /// Runs tasks on this connection's event loop: a task that sends a request from there writes
+    /// its frame and is resumed by the answer without a thread hop.
+    public let executor: EventLoopTaskExecutor
     let authenticator: PeerAuthenticator
     let onEvent: @Sendable (PeerEvent) -> Void
     let state: Mutex<State>
@@ -105,6 +108,7 @@ public final class PeerClient: Sendable {
         self.port = port
         self.settings = settings
         self.eventLoop = group.next()
+        self.executor = EventLoopTaskExecutor(eventLoop)
         self.authenticator = PeerAuthenticator(secret: settings.secret)
         self.onEvent = onEvent
         var seeder = SystemRandomNumberGenerator()

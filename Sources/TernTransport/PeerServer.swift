@@ -111,7 +111,7 @@ public final class PeerServer: Sendable {
 }
 
 /// One inbound connection: the server side of the handshake, then requests, each handled in its
-/// own task (bounded per connection), answered on the event loop.
+/// own task (bounded per connection) that runs on the connection's event loop.
 final class PeerServerConnection: ChannelInboundHandler {
     typealias InboundIn = PeerFrame
     typealias OutboundOut = PeerFrame
@@ -132,6 +132,10 @@ final class PeerServerConnection: ChannelInboundHandler {
 
     let shared: PeerServer.Shared
     let remote: String
+    /// Handler tasks run on this connection's event loop (see `EventLoopTaskExecutor`): a replica
+    /// request costs no hop to the cooperative pool and back, and its answer is written from the
+    /// loop it was read on.
+    var executor: EventLoopTaskExecutor?
     var state = State.awaitingHello
     var handling: [UInt64: Handling] = [:]
     var handshakeTimer: Scheduled<Void>?
@@ -221,7 +225,7 @@ final class PeerServerConnection: ChannelInboundHandler {
         let deadlineMillis = frame.deadlineMillis
         let running = shared.handlerTasks
         running.running.add(1, ordering: .relaxed)
-        let task = Task {
+        let task = Task(executorPreference: executor) {
             let result = await handler.handle(from: peer, request: request, deadlineMillis: deadlineMillis)
             loop.execute { bound.value.finished(id, result) }
             running.running.subtract(1, ordering: .releasing)
@@ -272,6 +276,7 @@ final class PeerServerConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         channelForWrites = context.channel
+        executor = EventLoopTaskExecutor(context.eventLoop)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
