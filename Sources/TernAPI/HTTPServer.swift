@@ -87,14 +87,23 @@ public final class HTTPServer: Service, Sendable {
     /// The bound address, once listening (useful with port 0).
     public let boundPort = Atomic<Int>(0)
 
-    public init(configuration: HTTPServerConfiguration, service: DynamoDBService, verifier: SigV4Verifier, logger: Logger) throws {
+    /// Whether `run` shuts `group` down when it stops (a group it made itself).
+    let ownsGroup: Bool
+
+    /// `group`: the event loops to serve on, shared with the caller (who shuts them down after
+    /// `run` returns); nil makes a group of `configuration.eventLoopThreads` of its own.
+    public init(
+        configuration: HTTPServerConfiguration, service: DynamoDBService, verifier: SigV4Verifier, logger: Logger,
+        group: MultiThreadedEventLoopGroup? = nil
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.service = service
         self.verifier = verifier
         self.logger = logger
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-        self.dateCaches = HTTPDateCaches(group: group)
+        self.ownsGroup = group == nil
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        self.dateCaches = HTTPDateCaches(group: self.group)
     }
 
     public func run() async throws {
@@ -108,7 +117,7 @@ public final class HTTPServer: Service, Sendable {
             channel.close(promise: nil)
         }
         await drain()
-        try await group.shutdownGracefully()
+        if ownsGroup { try await group.shutdownGracefully() }
         logger.info("HTTP server stopped")
     }
 

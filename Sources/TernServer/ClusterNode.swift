@@ -215,7 +215,8 @@ final class ClusterParts: Service, Sendable {
         } else {
             logger.warning("peer authentication is OFF: any process that reaches the cluster port can read and write replicas (use --cluster-secret-file FILE)")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        // The node's event loops: the peer transport's, and the HTTP server's too (TernNode).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.http.eventLoopThreads)
         let identity = MembershipMessage.identity(node: nodeId, zone: configuration.zone, partitionCount: configuration.partitionCount)
         let handler = NodePeerHandler(identity: identity)
         // Connection changes are logged once per change; the failed attempts of a peer that stays

@@ -77,7 +77,9 @@ public final class TernNode: Sendable {
         )
         cluster?.handler.attach(shell: coordinator, service: service, catalog: catalog)
         let verifier = SigV4Verifier(credentials: try TernNode.loadCredentials(configuration, logger: logger))
-        server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger)
+        // A cluster node serves clients and peers on the same event loops: fewer threads to hand
+        // work between (docs/benchmarks.md, issue 7).
+        server = try HTTPServer(configuration: configuration.http, service: service, verifier: verifier, logger: logger, group: cluster?.group)
         logger.info("node ready", metadata: [
             "node": "\(nodeId)", "tables": "\(catalog.tableCount)",
             "storage": "\(configuration.inMemory ? "in-memory" : configuration.dataDirectory)",
