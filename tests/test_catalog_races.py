@@ -18,6 +18,27 @@ def _code(error: ClientError) -> str:
     return error.response["Error"]["Code"]
 
 
+def _run_threads(target, args_list) -> None:
+    """Runs `target` once per argument tuple, each in its own thread, and waits for all of them.
+    An exception in a thread (a failed assert included) fails the test here, after every thread
+    has finished: pytest would otherwise only warn about it."""
+    errors: list[BaseException] = []
+
+    def run(*args):
+        try:
+            target(*args)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=args) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def _create(client, name):
     return client.create_table(
         TableName=name, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -42,11 +63,7 @@ def test_concurrent_create_table_of_one_name_has_exactly_one_winner(server):
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_threads(worker, [()] * 8)
     assert sorted(outcomes) == ["ResourceInUseException"] * 7 + ["ok"]
 
 
@@ -77,11 +94,7 @@ def test_delete_table_of_a_deleting_table_succeeds_and_create_is_refused_until_i
             with lock:
                 outcomes.append((kind, result))
 
-        threads = [threading.Thread(target=run, args=(k,)) for k in ("delete", "delete", "create")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_threads(run, [("delete",), ("delete",), ("create",)])
         deletes = [r for k, r in outcomes if k == "delete"]
         assert all(r in ("DELETING", "ResourceNotFoundException") for r in deletes), outcomes
         assert "DELETING" in deletes, outcomes
@@ -114,17 +127,17 @@ def test_item_writes_racing_delete_table_never_land_after_it(server):
                 assert _code(error) == "ResourceNotFoundException", error.response
             i += 1
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
-    for t in threads:
-        t.start()
-    # Delete while the writers are busy: once some of their writes were acknowledged.
-    deadline = time.monotonic() + 30
-    while not acknowledged and time.monotonic() < deadline:
-        time.sleep(0.01)
-    client.delete_table(TableName=name)
-    stop.set()
-    for t in threads:
-        t.join()
+    def delete_once_writes_were_acknowledged():
+        # Delete while the writers are busy: once some of their writes were acknowledged.
+        try:
+            deadline = time.monotonic() + 30
+            while not acknowledged and time.monotonic() < deadline:
+                time.sleep(0.01)
+            client.delete_table(TableName=name)
+        finally:
+            stop.set()
+
+    _run_threads(lambda role: writer(role) if role >= 0 else delete_once_writes_were_acknowledged(), [(w,) for w in range(6)] + [(-1,)])
     assert acknowledged, "some writes were acknowledged before the delete"
     create_table(client, name=name)
     assert client.scan(TableName=name)["Items"] == []
@@ -162,11 +175,7 @@ def test_storm_of_table_and_item_operations_then_restart(server_factory, crash):
             except ClientError as error:
                 assert _code(error) in ("ResourceInUseException", "ResourceNotFoundException", "ValidationException"), error.response
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_threads(worker, [(s,) for s in range(6)])
     client = srv.client()
     before = {}
     for name in client.list_tables()["TableNames"]:
