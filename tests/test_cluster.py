@@ -3,6 +3,7 @@ node, kill -9 of a node in the middle of a load, hints, quorum reads, and failur
 quickly when too few replicas are left (issue 7, DESIGN.md §4–§5)."""
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import urllib.request
@@ -323,6 +324,54 @@ def test_peers_without_the_cluster_secret_are_refused(tern_bin, tmp_path):
             intruder.wait()
     finally:
         cluster.stop()
+
+
+def test_a_paused_node_delays_no_write_or_consistent_read_past_the_replica_deadline_and_catches_up(cluster):
+    """SIGSTOP leaves a node's connections open but silent, the hardest kind of failure to see:
+    writes need only the two live replicas (W = 2) and never wait for the paused one; a
+    consistent read that asked it moves to a spare replica by the replica deadline (2 s). After
+    SIGCONT the node catches up: a probe closes its breaker (its connections never dropped), hints
+    drain, and a read of all three replicas sees every write."""
+    table = unique_name("pause")
+    create_table_on_cluster(cluster, table)
+    paused = cluster.nodes[2]
+    live = [cluster.nodes[0].client(), cluster.nodes[1].client()]
+    count = 120
+    paused.proc.send_signal(signal.SIGSTOP)
+    try:
+        slowest_write = slowest_read = 0.0
+        for i in range(count):
+            if i == count // 2:
+                # The first half timed out on the paused replica: its breaker is open now, and the
+                # second half is hinted for it instead of sent.
+                cluster.wait_until("n1 and n2 see n3 unreachable", lambda: all(
+                    any(m["node"] == "n3" and m["state"] == "unreachable" for m in cluster.status(node)["members"])
+                    for node in cluster.nodes[:2]))
+            started = time.monotonic()
+            live[i % 2].put_item(TableName=table, Item={"pk": {"S": f"p{i}"}, "v": {"N": str(i)}})
+            slowest_write = max(slowest_write, time.monotonic() - started)
+        hinted = sum(m["hintsPending"] for node in cluster.nodes[:2] for m in cluster.status(node)["members"])
+        assert hinted > 0, "no write was hinted for the paused node"
+        for i in range(count):
+            started = time.monotonic()
+            item = live[(i + 1) % 2].get_item(TableName=table, Key={"pk": {"S": f"p{i}"}}, ConsistentRead=True)["Item"]
+            slowest_read = max(slowest_read, time.monotonic() - started)
+            assert item["v"] == {"N": str(i)}
+        assert slowest_write < 1.5, f"a write waited {slowest_write:.2f} s for the paused replica"
+        assert slowest_read < 3.0, f"a consistent read waited {slowest_read:.2f} s, past the replica deadline"
+    finally:
+        paused.proc.send_signal(signal.SIGCONT)
+
+    cluster.wait_until("every node sees every member up", cluster.all_reachable)
+    cluster.wait_until("hints drain to zero", lambda: cluster.hints_pending() == 0, timeout=60)
+    everywhere = with_header(paused.client(), "X-Tern-R", "3")
+    keys = [f"p{i}" for i in range(count)]
+    found = {}
+    for start in range(0, count, 100):
+        answer = everywhere.batch_get_item(RequestItems={table: {"Keys": [{"pk": {"S": k}} for k in keys[start:start + 100]]}})
+        for item in answer["Responses"][table]:
+            found[item["pk"]["S"]] = item["v"]["N"]
+    assert found == {f"p{i}": str(i) for i in range(count)}
 
 
 def metrics(node) -> dict[str, float]:

@@ -74,6 +74,10 @@ final class PeerMessenger: ReplicaMessenger {
         return true
     }
 
+    func probeDuePeers() {
+        for client in clients.values { client.probeIfDue(deadlineMillis: 2_000) }
+    }
+
     func breakerState(of node: NodeID) -> String {
         guard let client = clients[node] else { return "unknown" }
         switch client.breakerState {

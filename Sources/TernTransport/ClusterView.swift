@@ -72,9 +72,16 @@ public protocol ReplicaMessenger: Sendable {
     func isReachable(_ node: NodeID) -> Bool
     /// The peer connection's state for status pages.
     func breakerState(of node: NodeID) -> String
+    /// Probes the peers whose breaker is open and past its cool-down (the coordinator's tick
+    /// calls this). A peer is never probed with a client's request: an open peer is skipped, and
+    /// only a probe's answer can close its breaker again.
+    func probeDuePeers()
 }
 
 extension ReplicaMessenger {
+    /// A messenger without breakers has nothing to probe.
+    public func probeDuePeers() {}
+
     /// The state of the connection to `node` for status pages: "closed", "open", "half-open" or
     /// "unreachable"; a messenger without breakers answers from reachability alone.
     public func breakerState(of node: NodeID) -> String {

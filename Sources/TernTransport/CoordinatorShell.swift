@@ -257,6 +257,7 @@ public final class CoordinatorShell: Sendable {
     public func tick() async {
         var actions: [Coordinator.Action] = []
         if let messenger {
+            messenger.probeDuePeers()
             let changes = reportedUnreachable.withLock { reported -> [(NodeID, Bool)] in
                 var changes: [(NodeID, Bool)] = []
                 for peer in view.peers {

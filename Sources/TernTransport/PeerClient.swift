@@ -129,6 +129,19 @@ public final class PeerClient: Sendable {
         _ = try await exchange(PeerFrame(kind: .ping, deadlineMillis: deadlineMillis)).get()
     }
 
+    /// Sends a ping as the breaker's half-open probe when the breaker is open, its cool-down has
+    /// passed and the connection is up; does nothing otherwise. The answer (or the deadline)
+    /// closes or reopens the breaker. Needed because an open peer gets no other request: a peer
+    /// that was paused (SIGSTOP) keeps its connection, so no reconnection would close the breaker.
+    public func probeIfDue(deadlineMillis: UInt32) {
+        let due = state.withLock { state -> Bool in
+            guard case .open = state.breaker.state, case .ready = state.connection else { return false }
+            return state.breaker.wouldAllow(nowMillis: monotonicMillis())
+        }
+        guard due else { return }
+        Task(executorPreference: executor) { try? await self.ping(deadlineMillis: deadlineMillis) }
+    }
+
     /// Starts connecting now instead of at the first request (nothing happens when connected).
     public func connect() {
         let attempt = state.withLock { state -> UInt64? in

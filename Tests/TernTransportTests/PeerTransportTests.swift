@@ -252,6 +252,29 @@ final class PeerTransportTests: XCTestCase {
         await server.stop()
     }
 
+    /// A peer that was paused keeps its connection, and an open peer gets no request: only the
+    /// probe (a ping once the cool-down has passed) can close its breaker.
+    func testAnOpenBreakerOnALiveConnectionIsClosedByAProbeWithoutAnyRequest() async throws {
+        let (server, port) = try await server(EchoHandler())
+        let client = try client(port: port, settings: settings { $0.breaker.coolDownMillis = 300 })
+        for _ in 0..<3 {
+            let error = await requestError(client, PeerMessage(kind: EchoHandler.silentKind), deadlineMillis: 50)
+            XCTAssertEqual(error, .deadlineExceeded)
+        }
+        guard case .open = client.breakerState else { return XCTFail("breaker: \(client.breakerState)") }
+        client.probeIfDue(deadlineMillis: 1_000)  // before the cool-down: nothing is sent
+        try await Task.sleep(for: .milliseconds(100))
+        guard case .open = client.breakerState else { return XCTFail("probed before the cool-down: \(client.breakerState)") }
+        let closed = await eventually {
+            client.probeIfDue(deadlineMillis: 1_000)
+            return client.breakerState == .closed(consecutiveFailures: 0)
+        }
+        XCTAssertTrue(closed, "breaker: \(client.breakerState)")
+        XCTAssertTrue(client.isConnected)
+        await client.shutdown()
+        await server.stop()
+    }
+
     func eventuallyAsync(within seconds: Double = 5, _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
