@@ -191,6 +191,10 @@ public struct Coordinator: Sendable {
         case reply(OperationID, Outcome)
         /// Every write accepted before the fence of this table has replied.
         case tableDrained(UInt32)
+        /// Keep a hint on this node for `target`: a write was acknowledged to its client before
+        /// `target` (a replica, or the fallback holding a hint for it) answered, and then it
+        /// failed or stayed silent past the replica deadline. Nobody waits for this hint.
+        case storeHint(key: [UInt8], value: StoredValue, target: NodeID)
     }
 
     // MARK: - State
@@ -237,6 +241,21 @@ public struct Coordinator: Sendable {
         var spareFallbacks: [NodeID]
     }
 
+    /// A write acknowledged (W reached) while some of its remote targets had not answered: if one
+    /// of them fails or stays silent past the deadline, this node keeps a hint for its replica, so
+    /// that replica still gets the version (Dynamo §4.6; Cassandra hints a replica that misses the
+    /// write timeout even after the client had its answer).
+    struct TrailingWrite: Sendable {
+        var key: [UInt8]
+        var value: StoredValue
+        var targets: [WriteTarget]
+        var deadlineMillis: UInt64
+    }
+
+    /// Trailing writes followed at most; beyond it a write's silent replicas get no hint (read
+    /// repair and anti-entropy find them).
+    public static let trailingWritesMax = 16_384
+
     struct Operation: Sendable {
         var key: [UInt8]
         /// The table whose in-flight count this write holds (see fences).
@@ -252,6 +271,7 @@ public struct Coordinator: Sendable {
     public let node: NodeID
     public let settings: Settings
     var operations: [OperationID: Operation] = [:]
+    var trailing: [OperationID: TrailingWrite] = [:]
     var locks = KeyLocks()
     var fencedTables: Set<UInt32> = []
     var writesInFlight: [UInt32: Int] = [:]
@@ -495,6 +515,7 @@ public struct Coordinator: Sendable {
     mutating func settleWrite(_ id: OperationID, _ round: WriteRound, sending: [WriteTarget]) -> [Action] {
         let writeQuorum = operations[id]!.plan.writeQuorum
         if round.acks >= writeQuorum {
+            followTrailing(id, round)
             return finishWrite(id, .written(old: round.old, new: round.new))
         }
         let outstanding = round.targets.count { !$0.answered && $0.countsTowardQuorum }
@@ -525,7 +546,9 @@ public struct Coordinator: Sendable {
     }
 
     mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID?) -> [Action] {
-        guard let operation = operations[id] else { return [] }  // a late acknowledgement
+        guard let operation = operations[id] else {
+            return trailingAnswered(id, replica: replica, failure: failure, hintFor: hintFor)  // a late acknowledgement
+        }
         guard case .writing(var round) = operation.phase,
             let index = round.targets.firstIndex(where: { $0.replica == replica && $0.hintFor == hintFor && !$0.answered })
         else {
@@ -556,6 +579,34 @@ public struct Coordinator: Sendable {
         if hinted { round.targets.append(hint) }
         return settleWrite(id, round, sending: hinted ? [hint] : [])
     }
+
+    // MARK: Trailing writes
+
+    /// Follows the remote targets of an acknowledged write that have not answered yet.
+    mutating func followTrailing(_ id: OperationID, _ round: WriteRound) {
+        let silent = round.targets.filter { !$0.answered && $0.countsTowardQuorum && $0.replica != node }
+        guard !silent.isEmpty, trailing.count < Self.trailingWritesMax, let operation = operations[id] else { return }
+        trailing[id] = TrailingWrite(key: operation.key, value: round.new, targets: silent, deadlineMillis: operation.replicaDeadlineMillis)
+    }
+
+    /// A target of an acknowledged write answered: a failure leaves a hint here for its replica.
+    mutating func trailingAnswered(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID?) -> [Action] {
+        guard var write = trailing[id], let index = write.targets.firstIndex(where: { $0.replica == replica && $0.hintFor == hintFor }) else {
+            return []
+        }
+        let target = write.targets.remove(at: index)
+        trailing[id] = write.targets.isEmpty ? nil : write
+        guard let failure, failure != .tableDeleted else { return [] }
+        return hint(write, for: target)
+    }
+
+    func hint(_ write: TrailingWrite, for target: WriteTarget) -> [Action] {
+        let owner = target.hintFor ?? target.replica
+        return owner == node ? [] : [.storeHint(key: write.key, value: write.value, target: owner)]
+    }
+
+    /// Writes acknowledged writes followed (tests, metrics).
+    public var trailingWriteCount: Int { trailing.count }
 
     // MARK: Applies (this node as a replica of another coordinator's write)
 
@@ -655,7 +706,13 @@ public struct Coordinator: Sendable {
             }
         }
         let timedOut = ReplicaFailure.unavailable("replicas did not answer within \(settings.replicaTimeoutMillis) ms")
-        return lockExpired.sorted().flatMap { finishWrite($0, .failed(.lockTimeout)) }
+        // Targets of acknowledged writes still silent at the deadline get their hint.
+        let silent = trailing.filter { $0.value.deadlineMillis <= now.monotonicMillis }.keys.sorted()
+        let hints = silent.flatMap { id -> [Action] in
+            let write = trailing.removeValue(forKey: id)!
+            return write.targets.flatMap { hint(write, for: $0) }
+        }
+        return hints + lockExpired.sorted().flatMap { finishWrite($0, .failed(.lockTimeout)) }
             + replicaExpired.sorted().flatMap { id in
                 // An earlier expiry in this loop may have finished nothing of `id`'s, but check.
                 operations[id] == nil ? [] : finishWrite(id, .failed(.quorumNotReached(timedOut)))

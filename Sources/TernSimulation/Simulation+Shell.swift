@@ -51,6 +51,8 @@ extension Simulation {
             replied(node, id, outcome)
         case .tableDrained:
             break
+        case .storeHint(let key, let value, let target):
+            storeHint(node, .nobody, target: target, key: key, value: value)
         }
     }
 
@@ -172,6 +174,8 @@ extension Simulation {
             feed(node, .replicaWrote(id, replica: nodes[node].id, failure: failure))
         case .remote(let peer, let rpc):
             respond(from: node, to: peer, rpc, failure.map { .failed($0) } ?? .ok)
+        case .nobody:
+            break
         }
     }
 }

@@ -51,6 +51,8 @@ public final class Simulation {
     enum HintAcknowledgement {
         case coordinator(OperationID)
         case remote(node: Int, rpc: UInt64)
+        /// A hint for a silent replica of an acknowledged write (`Coordinator.Action.storeHint`).
+        case nobody
     }
 
     struct Message {

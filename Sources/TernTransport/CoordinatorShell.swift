@@ -373,7 +373,7 @@ public final class CoordinatorShell: Sendable {
     static func owner(of action: Coordinator.Action) -> OperationID? {
         switch action {
         case .readReplica(let id, _, _), .decide(let id, _), .writeReplica(let id, _, _, _, _), .reply(let id, _): return id
-        case .persistClockCeiling, .tableDrained: return nil
+        case .persistClockCeiling, .tableDrained, .storeHint: return nil
         }
     }
 
@@ -456,20 +456,30 @@ public final class CoordinatorShell: Sendable {
         case .persistClockCeiling(let ceiling):
             let succeeded = await persistCeiling(ceiling)
             return feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: id)
+        case .storeHint(let key, let value, let target):
+            _ = await storeHint(for: target, key: key, value: value)  // refused when full: read repair finds the replica
+            return []
         case .reply, .tableDrained:
             preconditionFailure("\(action) is not carried out by a driver")
         }
     }
 
-    /// Carries out actions that belong to no operation (ceilings), feeding their results back.
+    /// Carries out actions that belong to no operation (ceilings, hints for the silent replicas
+    /// of acknowledged writes), feeding their results back.
     func carryOutUnowned(_ actions: [Coordinator.Action]) async {
         var pending = actions
         while !pending.isEmpty {
             var next: [Coordinator.Action] = []
             for action in pending {
-                guard case .persistClockCeiling(let ceiling) = action else { continue }
-                let succeeded = await persistCeiling(ceiling)
-                next += feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: nil)
+                switch action {
+                case .persistClockCeiling(let ceiling):
+                    let succeeded = await persistCeiling(ceiling)
+                    next += feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: nil)
+                case .storeHint(let key, let value, let target):
+                    _ = await storeHint(for: target, key: key, value: value)
+                case .readReplica, .decide, .writeReplica, .reply, .tableDrained:
+                    continue
+                }
             }
             pending = next
         }

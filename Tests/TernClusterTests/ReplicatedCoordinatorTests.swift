@@ -180,6 +180,52 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         XCTAssertEqual(Array(expired.dropFirst()), [.readReplica(op(2), replica: "n1", key: key), .readReplica(op(2), replica: "n2", key: key)])
     }
 
+    // MARK: Replicas that answer after the acknowledgement
+
+    func testAReplicaThatFailsAfterTheWriteWasAcknowledgedGetsAHintOnTheCoordinator() {
+        var c = coordinator()
+        _ = startWrite(&c, op(1), answers: [:])
+        let new = try! XCTUnwrap(writes(c.handle(.decided(op(1), .write(item)), now: at)).value)
+        _ = c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at)
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n3", failure: nil), now: at), [.reply(op(1), .written(old: nil, new: new))])
+        XCTAssertEqual(c.trailingWriteCount, 1, "n2 has not answered yet")
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n2", failure: .unavailable("connection lost")), now: at),
+                       [.storeHint(key: key, value: new, target: "n2")])
+        XCTAssertEqual(c.trailingWriteCount, 0)
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n2", failure: .unavailable("again")), now: at), [], "one hint per replica")
+    }
+
+    func testAReplicaStillSilentAtTheDeadlineAfterTheAcknowledgementGetsAHintAndALateSuccessNone() {
+        var c = coordinator(Coordinator.Settings(replicaTimeoutMillis: 1_000))
+        _ = startWrite(&c, op(1), answers: [:])
+        let new = try! XCTUnwrap(writes(c.handle(.decided(op(1), .write(item)), now: at)).value)
+        _ = c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at)
+        _ = c.handle(.replicaWrote(op(1), replica: "n2", failure: nil), now: at)
+        XCTAssertEqual(c.handle(.tick, now: Now(wallMillis: at.wallMillis + 999, monotonicMillis: at.monotonicMillis + 999)), [])
+        XCTAssertEqual(c.handle(.tick, now: Now(wallMillis: at.wallMillis + 1_000, monotonicMillis: at.monotonicMillis + 1_000)),
+                       [.storeHint(key: key, value: new, target: "n3")])
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n3", failure: .unavailable("late")), now: at), [], "hinted already")
+
+        // A replica that answers in time after the acknowledgement needs nothing.
+        _ = startWrite(&c, op(2), answers: [:])
+        _ = c.handle(.decided(op(2), .write(item)), now: at)
+        _ = c.handle(.replicaWrote(op(2), replica: "n1", failure: nil), now: at)
+        _ = c.handle(.replicaWrote(op(2), replica: "n2", failure: nil), now: at)
+        XCTAssertEqual(c.handle(.replicaWrote(op(2), replica: "n3", failure: nil), now: at), [])
+        XCTAssertEqual(c.trailingWriteCount, 0)
+        XCTAssertEqual(c.handle(.tick, now: Now(wallMillis: at.wallMillis + 5_000, monotonicMillis: at.monotonicMillis + 5_000)), [])
+    }
+
+    func testAReplicaThatRefusesAnAcknowledgedWriteOfADeletedTableGetsNoHint() {
+        var c = coordinator()
+        _ = startWrite(&c, op(1), answers: [:])
+        _ = c.handle(.decided(op(1), .write(item)), now: at)
+        _ = c.handle(.replicaWrote(op(1), replica: "n1", failure: nil), now: at)
+        _ = c.handle(.replicaWrote(op(1), replica: "n2", failure: nil), now: at)
+        XCTAssertEqual(c.handle(.replicaWrote(op(1), replica: "n3", failure: .tableDeleted), now: at), [])
+        XCTAssertEqual(c.trailingWriteCount, 0)
+    }
+
     func testNewVersionDescendsFromEveryVersionTheQuorumReturned() {
         var c = coordinator()
         let a = version("a", 10, by: "n2", clock: ["n2": hlc(10)])
