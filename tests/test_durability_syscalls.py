@@ -89,6 +89,9 @@ RESULT = re.compile(r"\)\s+=\s+(-?\d+|\?)[^=]*$")
 UNFINISHED = " <unfinished ...>"
 
 
+FD_RETURNING = ("accept", "accept4", "open", "openat", "creat")
+
+
 def parse_strace(text: str) -> list[Syscall]:
     """Calls of an `strace -f -ttt -xx` log, ordered by entry, each with its entry and exit line
     index. Interrupted calls (`<unfinished ...>` … `<... name resumed>`, printed when another
@@ -105,6 +108,11 @@ def parse_strace(text: str) -> list[Syscall]:
             if pid not in pending or pending[pid][0] != resumed.group(1):
                 continue  # resumed without a recorded entry (attached mid-call): no order known
             name, head, start, entered = pending.pop(pid)
+            # A call that returns a new fd is ordered by its exit: only then does the fd exist. By
+            # its entry, an accept4 that waited while another thread closed the fd it then got
+            # would come before that close, and the connection would be forgotten at once.
+            if name in FD_RETURNING:
+                start = index
             calls.append(_call(name, pid, start, index, entered, head + resumed.group(2)))
             continue
         call = CALL.match(rest)
@@ -418,3 +426,23 @@ def test_parser_joins_calls_interrupted_by_other_threads():
     # Without the sync line the same trace is a violation.
     unsynced = check_synced_before_ack([c for c in calls if c.name != "fdatasync"], [b"key"])
     assert [v.kind for v in unsynced.violations] == ["no sync before response"]
+
+
+def test_parser_orders_an_accept_by_its_exit_after_the_close_that_freed_its_fd():
+    """An accept4 entered before another thread closed fd 9, and returned that fd: the
+    connection it opened must outlive the close (ordered by entry, the close came second and
+    the connection's reads were lost)."""
+    text = "\n".join([
+        '10 1.000001 openat(AT_FDCWD, "\\x2f\\x64\\x2f\\x30\\x30\\x30\\x30\\x30\\x34\\x2e\\x6c\\x6f\\x67", O_RDWR|O_CREAT, 0644) = 7',
+        '11 1.000002 accept4(5, NULL, NULL, SOCK_NONBLOCK <unfinished ...>',
+        '12 1.000003 close(9)                  = 0',
+        '11 1.000004 <... accept4 resumed>)    = 9',
+        '11 1.000005 read(9, "\\x6b\\x65\\x79", 65536) = 3',
+        '10 1.000006 write(7, "\\x6b\\x65\\x79", 3) = 3',
+        '10 1.000007 fdatasync(7)    = 0',
+        '11 1.000008 writev(9, [{iov_base="\\x48\\x54\\x54\\x50\\x2f\\x31\\x2e\\x31\\x20\\x32", iov_len=10}], 1) = 10',
+    ])
+    calls = parse_strace(text)
+    assert [c.name for c in calls] == ["openat", "close", "accept4", "read", "write", "fdatasync", "writev"]
+    report = check_synced_before_ack(calls, [b"key"])
+    assert report.violations == [] and report.responses == 1
