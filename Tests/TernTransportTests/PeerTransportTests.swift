@@ -234,14 +234,25 @@ final class PeerTransportTests: XCTestCase {
         await again.stop()
     }
 
-    func testRepeatedTimeoutsOpenTheBreakerOnALivePeer() async throws {
-        let (server, port) = try await server(EchoHandler())
-        let client = try client(port: port, settings: settings { $0.breaker.coolDownMillis = 1_000 })
+    /// Three requests the server never answers (the settings' failure threshold): the breaker
+    /// opens while the connection stays up.
+    func openBreakerWithTimeouts(_ client: PeerClient) async throws {
         for _ in 0..<3 {
             let error = await requestError(client, PeerMessage(kind: EchoHandler.silentKind), deadlineMillis: 50)
             XCTAssertEqual(error, .deadlineExceeded)
         }
-        guard case .open = client.breakerState else { return XCTFail("breaker: \(client.breakerState)") }
+        guard case .open = client.breakerState else {
+            XCTFail("breaker: \(client.breakerState)")
+            throw BreakerDidNotOpen()
+        }
+    }
+
+    struct BreakerDidNotOpen: Error {}
+
+    func testRepeatedTimeoutsOpenTheBreakerOnALivePeer() async throws {
+        let (server, port) = try await server(EchoHandler())
+        let client = try client(port: port, settings: settings { $0.breaker.coolDownMillis = 1_000 })
+        try await openBreakerWithTimeouts(client)
         let error = await requestError(client)
         XCTAssertEqual(error, .circuitOpen)
         // After the cool-down one probe passes; its success closes the breaker.
@@ -257,11 +268,7 @@ final class PeerTransportTests: XCTestCase {
     func testAnOpenBreakerOnALiveConnectionIsClosedByAProbeWithoutAnyRequest() async throws {
         let (server, port) = try await server(EchoHandler())
         let client = try client(port: port, settings: settings { $0.breaker.coolDownMillis = 300 })
-        for _ in 0..<3 {
-            let error = await requestError(client, PeerMessage(kind: EchoHandler.silentKind), deadlineMillis: 50)
-            XCTAssertEqual(error, .deadlineExceeded)
-        }
-        guard case .open = client.breakerState else { return XCTFail("breaker: \(client.breakerState)") }
+        try await openBreakerWithTimeouts(client)
         client.probeIfDue(deadlineMillis: 1_000)  // before the cool-down: nothing is sent
         try await Task.sleep(for: .milliseconds(100))
         guard case .open = client.breakerState else { return XCTFail("probed before the cool-down: \(client.breakerState)") }
