@@ -10,8 +10,8 @@ DATA_DIR ?= ./data
 
 .PHONY: deps bench-deps build release run cluster cluster-stop bench-cluster test test-swift test-clients test-clients-cluster bench soak clean
 
-# System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py) and the
-# test-only Python packages.
+# System library (RocksDB from Debian), strace (tests/test_durability_syscalls.py), iproute2 and
+# curl (tests/test_cluster_netns.py) and the test-only Python packages.
 deps:
 	@{ pkg-config --exists rocksdb 2>/dev/null || test -f /usr/include/rocksdb/c.h; } || { \
 		echo "installing librocksdb-dev"; \
@@ -24,6 +24,9 @@ deps:
 	@# zlib (Sources/CZlib: HTTP Content-Encoding and Accept-Encoding)
 	@test -f /usr/include/zlib.h || { echo "installing zlib1g-dev"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq zlib1g-dev; }
+	@# iproute2 and curl: tests/test_cluster_netns.py (nodes in network namespaces, partitions)
+	@{ command -v ip >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; } || { echo "installing iproute2 curl"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq iproute2 curl; }
 
 build: deps
 	$(SWIFT) build

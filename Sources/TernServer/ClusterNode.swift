@@ -68,10 +68,13 @@ final class PeerMessenger: ReplicaMessenger {
         }
     }
 
+    /// Connected and its breaker closed. A half-open peer is not reachable yet: only the probe
+    /// (`probeDuePeers`) tests it, so a partitioned peer whose connection still looks open is not
+    /// sent writes and reads (that would wait for their deadline) every time its breaker half-opens.
     func isReachable(_ node: NodeID) -> Bool {
         guard let client = clients[node], client.isConnected else { return false }
-        if case .open = client.breakerState { return false }
-        return true
+        if case .closed = client.breakerState { return true }
+        return false
     }
 
     func probeDuePeers() {
