@@ -605,7 +605,7 @@ public struct Coordinator: Sendable {
         return owner == node ? [] : [.storeHint(key: write.key, value: write.value, target: owner)]
     }
 
-    /// Writes acknowledged writes followed (tests, metrics).
+    /// Acknowledged writes followed now (tests, metrics).
     public var trailingWriteCount: Int { trailing.count }
 
     // MARK: Applies (this node as a replica of another coordinator's write)
@@ -707,7 +707,9 @@ public struct Coordinator: Sendable {
         }
         let timedOut = ReplicaFailure.unavailable("replicas did not answer within \(settings.replicaTimeoutMillis) ms")
         // Targets of acknowledged writes still silent at the deadline get their hint.
-        let silent = trailing.filter { $0.value.deadlineMillis <= now.monotonicMillis }.keys.sorted()
+        var silent: [OperationID] = []
+        for (id, write) in trailing where write.deadlineMillis <= now.monotonicMillis { silent.append(id) }
+        silent.sort()
         let hints = silent.flatMap { id -> [Action] in
             let write = trailing.removeValue(forKey: id)!
             return write.targets.flatMap { hint(write, for: $0) }
