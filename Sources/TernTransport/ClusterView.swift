@@ -68,7 +68,7 @@ public protocol ReplicaMessenger: Sendable {
         _ message: ReplicaMessage, to node: NodeID, deadlineMillis: UInt32,
         completion: @escaping @Sendable (Result<ReplicaMessage, PeerError>) -> Void
     )
-    /// Whether a request to `node` would be sent now (connected, breaker not open).
+    /// Whether a request to `node` would be sent now (connected, breaker closed).
     func isReachable(_ node: NodeID) -> Bool
     /// The peer connection's state for status pages.
     func breakerState(of node: NodeID) -> String
