@@ -390,6 +390,10 @@ class Cluster:
         return sum(member["hintsPending"] for node in self.nodes if node.running
                    for member in self.status(node)["members"])
 
+    def trailing_writes(self) -> int:
+        """Acknowledged writes whose replicas have not all answered: each may still become a hint."""
+        return sum(self.status(node)["trailingWrites"] for node in self.nodes if node.running)
+
     def wait_until(self, what: str, condition, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():

@@ -20,6 +20,10 @@ extension DynamoDBService {
         writer.key("replication")
         writer.rawString("{\"N\":\(view.replicationFactor),\"W\":\(view.writeQuorum),\"R\":\(view.readQuorum)}")
         writer.comma()
+        // Acknowledged writes still waiting for a replica's answer: they may yet become hints.
+        writer.key("trailingWrites")
+        writer.rawString(String(coordinator.trailingWrites))
+        writer.comma()
         writer.key("members")
         writer.raw("[")
         for (index, member) in coordinator.memberStatus().enumerated() {

@@ -280,6 +280,12 @@ public final class CoordinatorShell: Sendable {
         state.withLock { ($0.machine.operationCount, $0.machine.lockedKeyCount, $0.machine.lockWaiterCount) }
     }
 
+    /// Acknowledged writes whose remote replicas have not all answered yet: each may still leave
+    /// a hint here (a failure, or silence until the replica deadline).
+    public var trailingWrites: Int {
+        state.withLock { $0.machine.trailingWriteCount }
+    }
+
     // MARK: - Driving operations
 
     /// What a write's driver keeps besides the instance: the API's decision function, the
