@@ -55,6 +55,9 @@ public final class CoordinatorShell: Sendable {
     let repairsInFlight = Atomic<Int>(0)
     /// Peers the coordinator was last told are unreachable (only `tick` changes it).
     let reportedUnreachable = Mutex<Set<NodeID>>([])
+    /// The versions this node's replica stored last (`RecentWrites`): a write of a key found
+    /// there, or a read of it, skips the storage read.
+    let recentWrites: RecentWrites
 
     /// Key of the durable clock ceiling (system key space, table id 0).
     public static let clockCeilingKey = KeyEncoding.tablePrefix(0) + Array("meta/hlc-ceiling".utf8)
@@ -74,6 +77,7 @@ public final class CoordinatorShell: Sendable {
         precondition(self.view.local == nodeId, "the view is \(self.view.local)'s, not \(nodeId)'s")
         precondition(self.view.isSingleNode || messenger != nil, "a cluster needs a messenger")
         self.messenger = messenger
+        self.recentWrites = RecentWrites(writesMayOverlap: !self.view.isSingleNode)
         self.hints = try HintStore(storage: storage, settings: hintSettings, now: clock())
         let ceiling = try storage.get(CoordinatorShell.clockCeilingKey).flatMap(CoordinatorShell.decodeCeiling) ?? 0
         let machine = Coordinator(node: nodeId, settings: settings, recoveredClockCeiling: ceiling)
@@ -248,6 +252,7 @@ public final class CoordinatorShell: Sendable {
             }
             if done { continuation.resume() }
         }
+        recentWrites.forgetTable(tableId)
     }
 
     // MARK: - Deadlines
@@ -506,6 +511,7 @@ public final class CoordinatorShell: Sendable {
     // MARK: - The local replica
 
     func readCached(_ key: [UInt8]) -> Coordinator.ReplicaRead {
+        if let held = recentWrites.lookup(key) { return .value(held) }
         do {
             switch try storage.getIfCached(key) {
             case .notCached: return .failed(.wouldBlock)
@@ -532,10 +538,13 @@ public final class CoordinatorShell: Sendable {
         var batch = WriteBatch()
         batch.put(key, value.encoded())
         TableStatistics.record(in: &batch, key: key, old: previous?.item, new: value.item)
+        recentWrites.begin(key)
         do {
             try await storage.write(batch)
+            recentWrites.end(key, value: value, durable: true)
             return nil
         } catch {
+            recentWrites.end(key, value: value, durable: false)
             return CoordinatorShell.replicaFailure(error)
         }
     }

@@ -13,6 +13,8 @@ final class InstrumentedStorage: StorageEngine, @unchecked Sendable {
     let gets = Atomic<Int>(0)
     /// While set, `write` waits (a slow disk).
     let holdWrites = Mutex(false)
+    /// While set, `write` fails (a disk error).
+    let failWrites = Mutex(false)
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
         gets.add(1, ordering: .relaxed)
@@ -21,6 +23,7 @@ final class InstrumentedStorage: StorageEngine, @unchecked Sendable {
 
     func write(_ batch: WriteBatch) async throws {
         while holdWrites.withLock({ $0 }) { await Task.yield() }
+        if failWrites.withLock({ $0 }) { throw StorageError.io("injected write failure") }
         try await inner.write(batch)
     }
 
@@ -50,6 +53,33 @@ final class CoordinatorShellTests: XCTestCase {
     )
 
     func key(_ text: String) -> PrimaryKey { PrimaryKey(partition: .s(text), sort: nil) }
+
+    func testAWriteOrReadOfAKeyJustWrittenSkipsTheStorageReadAndAFailedWriteIsReadAgain() async throws {
+        let storage = InstrumentedStorage()
+        let shell = try makeShell(storage)
+        let first = Item([("pk", .s("a")), ("v", .s("1"))])
+        let second = Item([("pk", .s("a")), ("v", .s("2"))])
+        _ = try await shell.update(table, key("a")) { _ in .write(first) }
+        let reads = storage.gets.load(ordering: .relaxed)
+        let written = try await shell.update(table, key("a")) { old in
+            XCTAssertEqual(old, first, "the write decides on the version the last one stored")
+            return .write(second)
+        }
+        XCTAssertEqual(written.old, first)
+        let item = try await shell.get(table, key("a"))
+        XCTAssertEqual(item, second)
+        XCTAssertEqual(storage.gets.load(ordering: .relaxed), reads, "neither the second write nor the read searched storage")
+
+        storage.failWrites.withLock { $0 = true }
+        do {
+            _ = try await shell.update(table, key("a")) { _ in .write(first) }
+            XCTFail("the injected write failure was not reported")
+        } catch {}
+        storage.failWrites.withLock { $0 = false }
+        let stored = try await shell.update(table, key("a")) { old in .write(old ?? first) }
+        XCTAssertEqual(stored.old, second, "after a failed write the key is read from storage, which kept the last durable version")
+        XCTAssertEqual(storage.gets.load(ordering: .relaxed), reads + 1)
+    }
 
     func testConcurrentReadModifyWritesOfOneItemAreAtomic() async throws {
         let shell = try makeShell(InMemoryStorage())
