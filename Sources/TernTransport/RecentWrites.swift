@@ -22,7 +22,7 @@ import TernCore
 ///   tombstones (a remembered tombstone reads like none).
 ///
 /// Bounded by entries and by an estimate of the bytes held (STYLE.md: bound every cache); past a
-/// bound an arbitrary idle entry goes. One lock, held for a hash lookup: in memory only, so
+/// bound the oldest entry goes (first in, first out). One lock, held for a hash lookup: in memory only, so
 /// `Hasher` is fine.
 final class RecentWrites: Sendable {
     struct Entry: Sendable {
@@ -31,6 +31,8 @@ final class RecentWrites: Sendable {
         var writesInFlight = 0
         var overlapped = false
         var cost = 0
+        /// Its place in `State.order`.
+        var slot: UInt64 = 0
     }
 
     struct Key: Hashable, Sendable {
@@ -44,6 +46,20 @@ final class RecentWrites: Sendable {
     struct State: Sendable {
         var entries: [Key: Entry] = [:]
         var bytes = 0
+        /// Keys in the order they were first entered, from `head` on (`head` is slot number
+        /// `firstSlot`): eviction takes the oldest. A key removed early leaves its slot behind,
+        /// skipped when eviction reaches it.
+        var order: [Key] = []
+        var head = 0
+        var firstSlot: UInt64 = 0
+
+        /// Enters `key` at the back of the order.
+        mutating func insert(_ key: Key, _ entry: Entry) {
+            var entry = entry
+            entry.slot = firstSlot + UInt64(order.count - head)
+            order.append(key)
+            entries[key] = entry
+        }
     }
 
     /// Entries kept at most (16,384: the hot keys of a node) and the estimated bytes they may hold.
@@ -76,7 +92,10 @@ final class RecentWrites: Sendable {
         guard entriesMax > 0, writesMayOverlap else { return }
         state.withLock { state in
             let key = Key(bytes: key)
-            var entry = state.entries[key] ?? Entry()
+            guard var entry = state.entries[key] else {
+                state.insert(key, Entry(writesInFlight: 1))
+                return
+            }
             state.bytes -= entry.cost
             entry.cost = 0
             entry.value = nil
@@ -93,12 +112,16 @@ final class RecentWrites: Sendable {
         state.withLock { state in
             let key = Key(bytes: key)
             var entry: Entry
-            if writesMayOverlap {
-                guard let tracked = state.entries[key] else { return }
+            if let tracked = state.entries[key] {
                 entry = tracked
+            } else if writesMayOverlap {
+                return
             } else {
+                state.insert(key, Entry())
+                entry = state.entries[key]!
+            }
+            if !writesMayOverlap {
                 // The key's lock is held: this is the only write of it in flight.
-                entry = state.entries[key] ?? Entry()
                 entry.writesInFlight = 1
                 state.bytes -= entry.cost
                 entry.cost = 0
@@ -133,13 +156,30 @@ final class RecentWrites: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// Removes idle entries (no write in flight) other than `kept` until both bounds hold. Which
-    /// ones is left to the dictionary's order: cheap, and as good as random for a cache this size.
+    /// Removes the oldest entries other than `kept` until both bounds hold; an entry with a write
+    /// in flight goes to the back instead. Stale slots are bounded too: at most two per entry kept.
     private func evict(_ state: inout State, keeping kept: Key) {
-        while state.entries.count > entriesMax || state.bytes > bytesMax {
-            guard let index = state.entries.firstIndex(where: { $0.key != kept && $0.value.writesInFlight == 0 }) else { return }
-            state.bytes -= state.entries[index].value.cost
-            state.entries.remove(at: index)
+        var requeued = 0
+        while state.head < state.order.count,
+            state.entries.count > entriesMax || state.bytes > bytesMax || state.order.count - state.head > 2 * entriesMax
+        {
+            let key = state.order[state.head]
+            let slot = state.firstSlot
+            state.head += 1
+            state.firstSlot += 1
+            guard let entry = state.entries[key], entry.slot == slot else { continue }  // a stale slot
+            if key == kept || entry.writesInFlight > 0 {
+                state.insert(key, entry)
+                requeued += 1
+                if requeued > state.entries.count { break }  // every entry left is in use
+                continue
+            }
+            state.entries[key] = nil
+            state.bytes -= entry.cost
+        }
+        if state.head >= 1024, state.head * 2 >= state.order.count {
+            state.order.removeFirst(state.head)
+            state.head = 0
         }
     }
 

@@ -63,6 +63,19 @@ final class RecentWritesTests: XCTestCase {
             XCTAssertEqual(recent.lookup(key(7, name)), version(name, 1))
         }
         XCTAssertEqual(recent.count, 2)
+        XCTAssertNil(recent.lookup(key(7, "a")), "first in, first out")
+        XCTAssertNil(recent.lookup(key(7, "b")))
+        XCTAssertNotNil(recent.lookup(key(7, "c")))
+
+        // Many more keys than the bound: each write evicts in constant time (a bulk load of a
+        // 200k-item table must not slow down as the dictionary's front empties).
+        let bulk = RecentWrites(writesMayOverlap: false, entriesMax: 1_000, bytesMax: 1 << 30)
+        for index in 0..<200_000 {
+            bulk.end(key(9, "k\(index)"), value: version("v", 1), durable: true)
+        }
+        XCTAssertEqual(bulk.count, 1_000)
+        XCTAssertNotNil(bulk.lookup(key(9, "k199999")))
+        XCTAssertNil(bulk.lookup(key(9, "k198999")))
 
         let one = RecentWrites.cost(key: key(7, "a"), value: version("a", 1))
         let bytes = RecentWrites(writesMayOverlap: false, entriesMax: 100, bytesMax: 2 * one)
