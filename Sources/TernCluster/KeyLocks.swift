@@ -1,3 +1,5 @@
+import TernCore
+
 /// Per-key mutual exclusion for the coordinator's writes, as plain state (no waiting inside:
 /// the coordinator turns a grant into actions).
 ///
@@ -19,23 +21,13 @@ struct KeyLocks: Sendable {
         case refused
     }
 
-    /// A key as the table's index: hashed as one run of bytes (`Array`'s own `hash(into:)` feeds
-    /// the hasher a byte at a time, which showed in write profiles). In memory only.
-    struct LockKey: Hashable, Sendable {
-        let bytes: [UInt8]
-
-        func hash(into hasher: inout Hasher) {
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
-    private(set) var queues: [LockKey: Queue] = [:]
+    private(set) var queues: [ByteKey: Queue] = [:]
     private(set) var waiterCount = 0
 
     var lockedKeyCount: Int { queues.count }
 
     mutating func acquire(_ key: [UInt8], by id: OperationID, perKeyMax: Int, totalMax: Int) -> Acquisition {
-        let key = LockKey(bytes: key)
+        let key = ByteKey(key)
         guard var queue = queues[key] else {
             queues[key] = Queue(holder: id)
             return .granted
@@ -49,7 +41,7 @@ struct KeyLocks: Sendable {
 
     /// Releases `key`, held by `id`; returns the waiter that now holds it, if any.
     mutating func release(_ key: [UInt8], by id: OperationID) -> OperationID? {
-        let key = LockKey(bytes: key)
+        let key = ByteKey(key)
         guard var queue = queues[key], queue.holder == id else {
             preconditionFailure("\(id) releases a lock it does not hold; holder: \(String(describing: queues[key]?.holder))")
         }
@@ -65,7 +57,7 @@ struct KeyLocks: Sendable {
 
     /// Removes a waiter that gives up (its deadline passed).
     mutating func removeWaiter(_ id: OperationID, of key: [UInt8]) {
-        let key = LockKey(bytes: key)
+        let key = ByteKey(key)
         guard var queue = queues[key], let index = queue.waiters.firstIndex(of: id) else {
             preconditionFailure("\(id) is not waiting for its key")
         }

@@ -22,11 +22,10 @@ import TernCore
 ///   tombstones (a remembered tombstone reads like none).
 ///
 /// Bounded by entries and by an estimate of the bytes held (STYLE.md: bound every cache); past a
-/// bound the oldest entry goes (first in, first out). One lock, held for a hash lookup: in memory only, so
-/// `Hasher` is fine.
+/// bound the oldest entry goes (first in, first out). One lock, held for a hash lookup.
 final class RecentWrites: Sendable {
     struct Entry: Sendable {
-        /// The version stored, when known.
+        /// The version stored; nil while a write of the key is in flight (`begin`).
         var value: StoredValue?
         var writesInFlight = 0
         var overlapped = false
@@ -35,30 +34,33 @@ final class RecentWrites: Sendable {
         var slot: UInt64 = 0
     }
 
-    struct Key: Hashable, Sendable {
-        let bytes: [UInt8]
-
-        func hash(into hasher: inout Hasher) {
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
     struct State: Sendable {
-        var entries: [Key: Entry] = [:]
+        var entries: [ByteKey: Entry] = [:]
         var bytes = 0
         /// Keys in the order they were first entered, from `head` on (`head` is slot number
         /// `firstSlot`): eviction takes the oldest. A key removed early leaves its slot behind,
         /// skipped when eviction reaches it.
-        var order: [Key] = []
+        var order: [ByteKey] = []
         var head = 0
         var firstSlot: UInt64 = 0
 
-        /// Enters `key` at the back of the order.
-        mutating func insert(_ key: Key, _ entry: Entry) {
+        /// Stores `entry` under `key`, entering a new key at the back of the order.
+        mutating func store(_ key: ByteKey, _ entry: Entry) {
             var entry = entry
-            entry.slot = firstSlot + UInt64(order.count - head)
-            order.append(key)
+            if let held = entries[key] {
+                bytes -= held.cost
+                entry.slot = held.slot
+            } else {
+                entry.slot = firstSlot + UInt64(order.count - head)
+                order.append(key)
+            }
+            bytes += entry.cost
             entries[key] = entry
+        }
+
+        mutating func remove(_ key: ByteKey) {
+            guard let held = entries.removeValue(forKey: key) else { return }
+            bytes -= held.cost
         }
     }
 
@@ -75,6 +77,7 @@ final class RecentWrites: Sendable {
     private let state = Mutex(State())
 
     init(writesMayOverlap: Bool, entriesMax: Int = RecentWrites.defaultEntriesMax, bytesMax: Int = RecentWrites.defaultBytesMax) {
+        precondition(entriesMax >= 1 && bytesMax >= 1, "RecentWrites needs room for an entry")
         self.writesMayOverlap = writesMayOverlap
         self.entriesMax = entriesMax
         self.bytesMax = bytesMax
@@ -83,73 +86,57 @@ final class RecentWrites: Sendable {
     /// The version this replica holds for `key` (a tombstone included), or nil when it is not
     /// known here.
     func lookup(_ key: [UInt8]) -> StoredValue? {
-        guard entriesMax > 0 else { return nil }
-        return state.withLock { $0.entries[Key(bytes: key)]?.value }
+        state.withLock { $0.entries[ByteKey(key)]?.value }
     }
 
-    /// A write of `key` to this replica is about to start.
+    /// A write of `key` to this replica is about to start: the key is unknown until it ends.
     func begin(_ key: [UInt8]) {
-        guard entriesMax > 0, writesMayOverlap else { return }
+        guard writesMayOverlap else { return }
         state.withLock { state in
-            let key = Key(bytes: key)
-            guard var entry = state.entries[key] else {
-                state.insert(key, Entry(writesInFlight: 1))
-                return
-            }
-            state.bytes -= entry.cost
-            entry.cost = 0
+            let key = ByteKey(key)
+            var entry = state.entries[key] ?? Entry()
             entry.value = nil
+            entry.cost = 0
             entry.writesInFlight += 1
             entry.overlapped = entry.overlapped || entry.writesInFlight > 1
-            state.entries[key] = entry
+            state.store(key, entry)
         }
     }
 
     /// The write `begin` announced ended: `value` is what the replica holds now if `durable`.
+    /// It is remembered unless the write failed or another write of the key overlapped it.
     func end(_ key: [UInt8], value: StoredValue, durable: Bool) {
-        guard entriesMax > 0 else { return }
         let cost = RecentWrites.cost(key: key, value: value)
         state.withLock { state in
-            let key = Key(bytes: key)
-            var entry: Entry
-            if let tracked = state.entries[key] {
-                entry = tracked
-            } else if writesMayOverlap {
-                return
-            } else {
-                state.insert(key, Entry())
-                entry = state.entries[key]!
+            let key = ByteKey(key)
+            if writesMayOverlap {
+                // No entry: `forgetTable` dropped it while the write was in flight.
+                guard var entry = state.entries[key] else { return }
+                entry.writesInFlight -= 1
+                if entry.writesInFlight > 0 {
+                    state.entries[key] = entry
+                    return
+                }
+                if entry.overlapped {
+                    state.remove(key)
+                    return
+                }
             }
-            if !writesMayOverlap {
-                // The key's lock is held: this is the only write of it in flight.
-                entry.writesInFlight = 1
-                state.bytes -= entry.cost
-                entry.cost = 0
-            }
-            entry.writesInFlight -= 1
-            guard entry.writesInFlight == 0 else {
-                state.entries[key] = entry
+            guard durable, cost <= bytesMax else {
+                state.remove(key)
                 return
             }
-            guard durable, !entry.overlapped, cost <= bytesMax else {
-                state.entries[key] = nil
-                return
-            }
-            entry.overlapped = false
-            entry.value = value
-            entry.cost = cost
-            state.entries[key] = entry
-            state.bytes += cost
+            state.store(key, Entry(value: value, cost: cost))
             evict(&state, keeping: key)
         }
     }
 
-    /// Drops the entries of a table whose items were deleted (DeleteTable).
+    /// Drops the entries of a table whose items were deleted (DeleteTable); a write of it still in
+    /// flight then records nothing.
     func forgetTable(_ tableId: UInt32) {
         state.withLock { state in
-            for (key, entry) in state.entries where entry.writesInFlight == 0 && KeyEncoding.tableId(ofKey: key.bytes) == tableId {
-                state.entries[key] = nil
-                state.bytes -= entry.cost
+            for key in state.entries.keys where KeyEncoding.tableId(ofKey: key.bytes) == tableId {
+                state.remove(key)
             }
         }
     }
@@ -158,7 +145,7 @@ final class RecentWrites: Sendable {
 
     /// Removes the oldest entries other than `kept` until both bounds hold; an entry with a write
     /// in flight goes to the back instead. Stale slots are bounded too: at most two per entry kept.
-    private func evict(_ state: inout State, keeping kept: Key) {
+    private func evict(_ state: inout State, keeping kept: ByteKey) {
         var requeued = 0
         while state.head < state.order.count,
             state.entries.count > entriesMax || state.bytes > bytesMax || state.order.count - state.head > 2 * entriesMax
@@ -169,13 +156,14 @@ final class RecentWrites: Sendable {
             state.firstSlot += 1
             guard let entry = state.entries[key], entry.slot == slot else { continue }  // a stale slot
             if key == kept || entry.writesInFlight > 0 {
-                state.insert(key, entry)
+                state.entries[key] = nil  // re-entered at the back
+                state.bytes -= entry.cost
+                state.store(key, entry)
                 requeued += 1
                 if requeued > state.entries.count { break }  // every entry left is in use
                 continue
             }
-            state.entries[key] = nil
-            state.bytes -= entry.cost
+            state.remove(key)
         }
         if state.head >= 1024, state.head * 2 >= state.order.count {
             state.order.removeFirst(state.head)

@@ -98,5 +98,13 @@ final class RecentWritesTests: XCTestCase {
         recent.forgetTable(7)
         XCTAssertNil(recent.lookup(key(7, "a")))
         XCTAssertEqual(recent.lookup(key(8, "a")), version("a", 1))
+
+        // In a cluster a local write can outlive its operation, and so the fence: it records nothing.
+        let cluster = RecentWrites(writesMayOverlap: true)
+        cluster.begin(key(7, "b"))
+        cluster.forgetTable(7)
+        cluster.end(key(7, "b"), value: version("b", 2), durable: true)
+        XCTAssertNil(cluster.lookup(key(7, "b")))
+        XCTAssertEqual(cluster.count, 0)
     }
 }
