@@ -115,6 +115,9 @@ public struct Coordinator: Sendable {
         case replicaRead(OperationID, replica: NodeID, ReplicaRead)
         /// The shell's answer to `decide`.
         case decided(OperationID, Decision)
+        /// The shell's answer to `readAndDecide`: this node's version of the key (nil: never
+        /// written) and the API's decision on it.
+        case decidedOnRead(OperationID, current: StoredValue?, Decision)
         /// A replica answered a `writeReplica` (`hintFor` as in the action): nil when the version
         /// is durable there.
         case replicaWrote(OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID? = nil)
@@ -183,6 +186,11 @@ public struct Coordinator: Sendable {
         case readReplica(OperationID, replica: NodeID, key: [UInt8])
         /// Ask the API what to write, given the current version (nil: never written).
         case decide(OperationID, current: StoredValue?)
+        /// Read this node's replica of `key` and, if it answers, ask the API what to write given
+        /// that version: a `readReplica` and a `decide` in one step, for a write whose read
+        /// quorum is this node alone (a cluster of one, W = N), as the read costs no network.
+        /// Answered by `decidedOnRead`, or by `replicaRead` with the read's failure.
+        case readAndDecide(OperationID, key: [UInt8])
         /// Make `value` durable on `replica`: in its data when `hintFor` is nil, otherwise as a
         /// hint the replica keeps for `hintFor` and delivers when that node is back (Dynamo §4.6).
         case writeReplica(OperationID, replica: NodeID, key: [UInt8], value: StoredValue, hintFor: NodeID?)
@@ -321,6 +329,8 @@ public struct Coordinator: Sendable {
             return replicaRead(id, replica: replica, result, now: now)
         case .decided(let id, let decision):
             return decided(id, decision, now: now)
+        case .decidedOnRead(let id, let current, let decision):
+            return decidedOnRead(id, current: current, decision, now: now)
         case .replicaWrote(let id, let replica, let failure, let hintFor):
             return replicaWrote(id, replica: replica, failure: failure, hintFor: hintFor)
         case .clockCeilingPersisted(let ceiling, let succeeded):
@@ -361,14 +371,16 @@ public struct Coordinator: Sendable {
     /// Asks N − W + 1 reachable replicas of the preference list for the current version, this
     /// node first when it is one (its answer costs no network).
     mutating func readCurrent(_ id: OperationID, now: Now) -> [Action] {
-        let operation = operations[id]!
-        let plan = operation.plan
+        let index = operations.index(forKey: id)!
+        let plan = operations.values[index].plan
         if plan.preference.count == 1, plan.preference[0] == node {
-            // A cluster of one: no list to order (the common single-node write allocates less).
-            operations[id]!.phase = .readingCurrent(CurrentRead(asked: plan.preference, needed: 1))
-            operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
-            return [.readReplica(id, replica: node, key: operation.key)]
+            // A cluster of one: no list to order (the common single-node write allocates less),
+            // and the read and the decision are one step.
+            operations.values[index].phase = .readingCurrent(CurrentRead(asked: plan.preference, needed: 1))
+            operations.values[index].replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+            return [.readAndDecide(id, key: operations.values[index].key)]
         }
+        let operation = operations.values[index]
         let reachable = plan.preference.filter(isReachable)
         let ordered = reachable.filter { $0 == node } + reachable.filter { $0 != node }
         // N − W + 1 when that many are reachable; otherwise whoever is: whether the write can
@@ -387,6 +399,9 @@ public struct Coordinator: Sendable {
         let asked = Array(ordered.prefix(needed))
         operations[id]!.phase = .readingCurrent(CurrentRead(asked: asked, needed: needed))
         operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+        if asked == [node] {
+            return [.readAndDecide(id, key: operation.key)]  // W = N: this node's read suffices
+        }
         return asked.map { .readReplica(id, replica: $0, key: operation.key) }
     }
 
@@ -459,6 +474,25 @@ public struct Coordinator: Sendable {
         operations[id] = Operation(key: key, tableId: tableId, plan: plan, phase: phase)
         if case .waitingForLock = phase { return [] }
         return readCurrent(id, now: now)
+    }
+
+    /// A `readAndDecide` answered: this node's version is the current one (the read quorum is
+    /// this node alone), and the API decided on it.
+    mutating func decidedOnRead(_ id: OperationID, current: StoredValue?, _ decision: Decision, now: Now) -> [Action] {
+        guard let index = operations.index(forKey: id), case .readingCurrent(let read) = operations.values[index].phase,
+            read.asked == [node], read.answers.isEmpty
+        else {
+            preconditionFailure("a decision on this node's read for \(id) outside its local read: \(String(describing: operations[id]?.phase))")
+        }
+        operations.values[index].replicaDeadlineMillis = .max
+        switch decision {
+        case .keep:
+            return finishWrite(id, .unchanged(current))
+        case .abort:
+            return finishWrite(id, .failed(.aborted))
+        case .write(let item):
+            return stamp(id, current: current, item: item, now: now)
+        }
     }
 
     mutating func decided(_ id: OperationID, _ decision: Decision, now: Now) -> [Action] {

@@ -26,17 +26,9 @@ extension Simulation {
                 request(from: node, to: index(of: replica), .read(key: key), .coordinatorRead(id))
             }
         case .decide(let id, let current):
-            // The API's part: conditions and update expressions, here a plain put, a delete or
-            // a put-if-absent.
-            guard case .client(let client)? = nodes[node].owners[id] else { preconditionFailure("decide for \(id), which is no client write") }
-            switch clients[client].kind {
-            case .write(let item):
-                feed(node, .decided(id, .write(item)))
-            case .putIfAbsent(let item):
-                feed(node, .decided(id, current?.item == nil ? .write(item) : .abort))
-            case .read:
-                preconditionFailure("decide for read \(client)")
-            }
+            feed(node, .decided(id, decision(node, id, current: current)))
+        case .readAndDecide(let id, let key):
+            disk(node, .readAndDecide(id, key: key))
         case .writeReplica(let id, let replica, let key, let value, let hintFor):
             if replica != me {
                 request(from: node, to: index(of: replica), .write(key: key, value: value, hintFor: hintFor), .coordinatorWrite(id))
@@ -53,6 +45,20 @@ extension Simulation {
             break
         case .storeHint(let key, let value, let target):
             storeHint(node, .nobody, target: target, key: key, value: value)
+        }
+    }
+
+    /// The API's part of a write: conditions and update expressions, here a plain put, a delete
+    /// or a put-if-absent.
+    func decision(_ node: Int, _ id: OperationID, current: StoredValue?) -> Coordinator.Decision {
+        guard case .client(let client)? = nodes[node].owners[id] else { preconditionFailure("decide for \(id), which is no client write") }
+        switch clients[client].kind {
+        case .write(let item):
+            return .write(item)
+        case .putIfAbsent(let item):
+            return current?.item == nil ? .write(item) : .abort
+        case .read:
+            preconditionFailure("decide for read \(client)")
         }
     }
 
@@ -120,6 +126,9 @@ extension Simulation {
         switch work {
         case .readForCoordinator(let id, let key):
             feed(node, .replicaRead(id, replica: nodes[node].id, .value(nodes[node].store[key])))
+        case .readAndDecide(let id, let key):
+            let current = nodes[node].store[key]
+            feed(node, .decidedOnRead(id, current: current, decision(node, id, current: current)))
         case .readForRound(let client, let key):
             roundAnswered(node, client, replica: nodes[node].id, .value(nodes[node].store[key]))
         case .writeData(let id, let key, let value):
@@ -142,7 +151,7 @@ extension Simulation {
         counters.diskFailures += 1
         let failure = Coordinator.ReplicaFailure.unavailable("simulated I/O error")
         switch work {
-        case .readForCoordinator, .readForRound:
+        case .readForCoordinator, .readAndDecide, .readForRound:
             preconditionFailure("reads do not fail on the simulated disk")
         case .writeData(let id, _, _):
             feed(node, .replicaWrote(id, replica: nodes[node].id, failure: failure))

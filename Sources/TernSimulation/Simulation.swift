@@ -34,6 +34,8 @@ public final class Simulation {
     /// Local storage work; done when it completes, lost if the node crashes first (unsynced).
     enum DiskWork {
         case readForCoordinator(OperationID, key: [UInt8])
+        /// A write's read of this node's replica, then the client's decision (`readAndDecide`).
+        case readAndDecide(OperationID, key: [UInt8])
         case readForRound(client: Int, key: [UInt8])
         case writeData(OperationID, key: [UInt8], value: StoredValue)
         case writeHint(HintAcknowledgement, id: HintID, SimulatedHint)
@@ -41,7 +43,7 @@ public final class Simulation {
 
         var isWrite: Bool {
             switch self {
-            case .readForCoordinator, .readForRound: return false
+            case .readForCoordinator, .readAndDecide, .readForRound: return false
             case .writeData, .writeHint, .persistCeiling: return true
             }
         }

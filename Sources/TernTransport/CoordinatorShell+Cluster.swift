@@ -18,7 +18,7 @@ extension CoordinatorShell {
     func isLocal(_ action: Coordinator.Action) -> Bool {
         switch action {
         case .readReplica(_, let replica, _), .writeReplica(_, let replica, _, _, _): replica == nodeId
-        case .decide, .persistClockCeiling, .reply, .tableDrained, .storeHint: true
+        case .decide, .readAndDecide, .persistClockCeiling, .reply, .tableDrained, .storeHint: true
         }
     }
 

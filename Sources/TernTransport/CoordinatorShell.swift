@@ -306,17 +306,17 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    /// Allocates an operation, opens its mailbox and feeds its first event.
+    /// Allocates an operation and feeds its first event.
+    ///
+    /// Mailboxes: actions another task's event produces for an operation (a lock handed over, a
+    /// ceiling made durable, a deadline) wait in its mailbox until its driver takes them, so
+    /// none is lost whether or not the driver is parked yet. A mailbox opens when the first
+    /// such action arrives or when the driver parks, and closes with the operation's reply; an
+    /// operation that never waits (the common write) never has one.
     func start(_ event: (OperationID) -> Coordinator.Event) -> (OperationID, [Coordinator.Action]) {
         let id = OperationID(nextOperation.add(1, ordering: .relaxed).newValue)
         let now = clock()
-        let actions = withState(as: id) { state in
-            // Every operation has a mailbox from its start to its reply, so actions another
-            // task's event produces for it (a lock handed over, a ceiling made durable, a
-            // deadline) are never lost, whether or not its driver is parked yet.
-            state.mailboxes[id] = .pending([])
-            return state.machine.handle(event(id), now: now)
-        }
+        let actions = withState(as: id) { state in state.machine.handle(event(id), now: now) }
         return (id, actions)
     }
 
@@ -332,7 +332,11 @@ public final class CoordinatorShell: Sendable {
         var drainWakeups: [CheckedContinuation<Void, Never>] = []
         let kept = state.withLock { state -> [Coordinator.Action] in
             let actions = body(&state)
-            return route(actions, owner: owner, in: &state, wakeups: &wakeups, drainWakeups: &drainWakeups)
+            let kept = route(actions, owner: owner, in: &state, wakeups: &wakeups, drainWakeups: &drainWakeups)
+            if let owner, !state.mailboxes.isEmpty, CoordinatorShell.containsReply(kept, for: owner) {
+                state.mailboxes[owner] = nil  // its driver is running and takes the reply itself
+            }
+            return kept
         }
         for (continuation, actions) in wakeups { continuation.resume(returning: actions) }
         for continuation in drainWakeups { continuation.resume() }
@@ -370,20 +374,26 @@ public final class CoordinatorShell: Sendable {
         for (target, actions) in delivered {
             switch state.mailboxes[target] {
             case .parked(let continuation)?:
-                state.mailboxes[target] = .pending([])
+                // The reply closes the mailbox; otherwise it stays open, empty, for what follows.
+                state.mailboxes[target] = CoordinatorShell.containsReply(actions, for: target) ? nil : .pending([])
                 wakeups.append((continuation, actions))
             case .pending(let earlier)?:
                 state.mailboxes[target] = .pending(earlier + actions)
             case nil:
-                preconditionFailure("actions \(actions) for \(target), which has no mailbox")
+                state.mailboxes[target] = .pending(actions)  // the driver has not parked yet
             }
         }
         return kept
     }
 
+    static func containsReply(_ actions: [Coordinator.Action], for id: OperationID) -> Bool {
+        actions.contains { if case .reply(id, _) = $0 { true } else { false } }
+    }
+
     static func owner(of action: Coordinator.Action) -> OperationID? {
         switch action {
-        case .readReplica(let id, _, _), .decide(let id, _), .writeReplica(let id, _, _, _, _), .reply(let id, _): return id
+        case .readReplica(let id, _, _), .decide(let id, _), .readAndDecide(let id, _), .writeReplica(let id, _, _, _, _), .reply(let id, _):
+            return id
         case .persistClockCeiling, .tableDrained, .storeHint: return nil
         }
     }
@@ -407,9 +417,9 @@ public final class CoordinatorShell: Sendable {
                 }
             }
             if let reply {
-                state.withLock { _ = $0.mailboxes.removeValue(forKey: id) }
-                // Nothing of ours can follow a reply; ceilings asked for on the way still get persisted.
-                await carryOutUnowned(next)
+                // Nothing of ours can follow a reply (its mailbox closed with it); ceilings asked
+                // for on the way still get persisted.
+                if !next.isEmpty { await carryOutUnowned(next) }
                 return reply
             }
             if next.isEmpty {
@@ -423,15 +433,16 @@ public final class CoordinatorShell: Sendable {
     func park(_ id: OperationID) async -> [Coordinator.Action] {
         await withCheckedContinuation { (continuation: CheckedContinuation<[Coordinator.Action], Never>) in
             let ready = state.withLock { state -> [Coordinator.Action]? in
-                guard case .pending(let actions)? = state.mailboxes[id] else {
-                    preconditionFailure("\(id) parks without an open mailbox")
-                }
-                if !actions.isEmpty {
-                    state.mailboxes[id] = .pending([])
+                switch state.mailboxes[id] {
+                case .pending(let actions)? where !actions.isEmpty:
+                    state.mailboxes[id] = CoordinatorShell.containsReply(actions, for: id) ? nil : .pending([])
                     return actions
+                case .pending?, nil:
+                    state.mailboxes[id] = .parked(continuation)
+                    return nil
+                case .parked?:
+                    preconditionFailure("\(id) parks twice")
                 }
-                state.mailboxes[id] = .parked(continuation)
-                return nil
             }
             if let ready { continuation.resume(returning: ready) }
         }
@@ -451,6 +462,14 @@ public final class CoordinatorShell: Sendable {
         case .decide(let op, let current):
             precondition(op == id, "decision of \(op) reached the driver of \(id)")
             return feed(.decided(id, decide(current, context: &context)), as: id)
+        case .readAndDecide(let op, let key):
+            precondition(op == id, "read and decision of \(op) reached the driver of \(id)")
+            let result = await readBlocking(key)
+            guard case .value(let current) = result else {
+                return feed(.replicaRead(id, replica: nodeId, result), as: id)
+            }
+            context.localCurrent = current
+            return feed(.decidedOnRead(id, current: current, decide(current, context: &context)), as: id)
         case .writeReplica(let op, let replica, let key, let value, let hintFor):
             precondition(op == id, "write \(op)@\(replica) reached the driver of \(id)")
             guard replica == nodeId else {
@@ -488,7 +507,7 @@ public final class CoordinatorShell: Sendable {
                     next += feed(.clockCeilingPersisted(ceiling, succeeded: succeeded), as: nil)
                 case .storeHint(let key, let value, let target):
                     _ = await storeHint(for: target, key: key, value: value)
-                case .readReplica, .decide, .writeReplica, .reply, .tableDrained:
+                case .readReplica, .decide, .readAndDecide, .writeReplica, .reply, .tableDrained:
                     continue
                 }
             }

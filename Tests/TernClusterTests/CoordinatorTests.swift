@@ -23,12 +23,11 @@ final class CoordinatorTests: XCTestCase {
         return c
     }
 
-    /// Drives `id` from lock grant to reply, answering reads with `current` and acking the write.
+    /// Drives `id` from lock grant to reply, as the shell answers `readAndDecide` (this node's
+    /// version is `current`, the API writes `write`), and acking the write.
     func completeWrite(_ c: inout Coordinator, _ id: OperationID, current: StoredValue?, write: Item?, now: Now? = nil) -> [Coordinator.Action] {
         let now = now ?? at
-        var actions = c.handle(.replicaRead(id, replica: "n1", .value(current)), now: now)
-        XCTAssertEqual(actions, [.decide(id, current: current)])
-        actions = c.handle(.decided(id, .write(write)), now: now)
+        let actions = c.handle(.decidedOnRead(id, current: current, .write(write)), now: now)
         guard case .writeReplica(id, "n1", _, let value, nil)? = actions.first(where: { if case .writeReplica = $0 { return true } else { return false } }) else {
             XCTFail("no write in \(actions)")
             return []
@@ -65,9 +64,9 @@ final class CoordinatorTests: XCTestCase {
 
     func testWriteReadsDecidesWritesAndRepliesAfterTheDurableAck() {
         var c = coordinator()
-        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5), now: at), [.readReplica(op(1), replica: "n1", key: key)])
-        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at), [.decide(op(1), current: nil)])
-        let actions = c.handle(.decided(op(1), .write(item)), now: at)
+        // A cluster of one: the read and the decision are one step of the shell.
+        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5), now: at), [.readAndDecide(op(1), key: key)])
+        let actions = c.handle(.decidedOnRead(op(1), current: nil, .write(item)), now: at)
         XCTAssertEqual(actions.count, 1)
         guard case .writeReplica(op(1), "n1", key, let new, nil)? = actions.first else { return XCTFail("\(actions)") }
         XCTAssertEqual(new.item, item)
@@ -105,11 +104,11 @@ final class CoordinatorTests: XCTestCase {
         _ = c.handle(.update(op(1), key: key, tableId: 5), now: at)
         XCTAssertEqual(c.handle(.update(op(2), key: key, tableId: 5), now: at), [], "the second writer waits")
         // Another key is not blocked.
-        XCTAssertEqual(c.handle(.update(op(3), key: otherKey, tableId: 5), now: at), [.readReplica(op(3), replica: "n1", key: otherKey)])
+        XCTAssertEqual(c.handle(.update(op(3), key: otherKey, tableId: 5), now: at), [.readAndDecide(op(3), key: otherKey)])
         XCTAssertEqual(c.lockWaiterCount, 1)
         let actions = completeWrite(&c, op(1), current: nil, write: item)
         XCTAssertEqual(actions.count, 2)
-        XCTAssertEqual(actions.last, .readReplica(op(2), replica: "n1", key: key), "the lock passes to the waiter, which reads the new version")
+        XCTAssertEqual(actions.last, .readAndDecide(op(2), key: key), "the lock passes to the waiter, which reads the new version")
         XCTAssertEqual(c.lockWaiterCount, 0)
     }
 
@@ -136,25 +135,46 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(c.lockWaiterCount, 1)
         // The holder finishing hands the lock to the waiter still in time.
         let actions = completeWrite(&c, op(1), current: nil, write: item, now: later)
-        XCTAssertEqual(actions.last, .readReplica(op(3), replica: "n1", key: key))
+        XCTAssertEqual(actions.last, .readAndDecide(op(3), key: key))
     }
 
     func testAbortAndKeepReleaseTheLockAndWriteNothing() {
         var c = coordinator()
         _ = c.handle(.update(op(1), key: key, tableId: 5), now: at)
         _ = c.handle(.update(op(2), key: key, tableId: 5), now: at)
-        _ = c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at)
-        XCTAssertEqual(c.handle(.decided(op(1), .abort), now: at), [.reply(op(1), .failed(.aborted)), .readReplica(op(2), replica: "n1", key: key)])
-        _ = c.handle(.replicaRead(op(2), replica: "n1", .value(nil)), now: at)
-        XCTAssertEqual(c.handle(.decided(op(2), .keep), now: at), [.reply(op(2), .unchanged(nil))])
+        XCTAssertEqual(c.handle(.decidedOnRead(op(1), current: nil, .abort), now: at), [.reply(op(1), .failed(.aborted)), .readAndDecide(op(2), key: key)])
+        XCTAssertEqual(c.handle(.decidedOnRead(op(2), current: nil, .keep), now: at), [.reply(op(2), .unchanged(nil))])
         XCTAssertEqual(c.lockedKeyCount, 0)
+    }
+
+    func testTheTwoStepReadAndDecisionGiveTheSameWriteAsTheFusedStep() {
+        // A shell may answer `readAndDecide` as a read (`replicaRead`) and then a `decide`.
+        var fused = coordinator()
+        var stepwise = coordinator()
+        let old = StoredValue(item: item, timestamp: hlc(900_000), clock: VectorClock(["n1": 2]))
+        _ = fused.handle(.update(op(1), key: key, tableId: 5), now: at)
+        _ = stepwise.handle(.update(op(1), key: key, tableId: 5), now: at)
+        XCTAssertEqual(stepwise.handle(.replicaRead(op(1), replica: "n1", .value(old)), now: at), [.decide(op(1), current: old)])
+        XCTAssertEqual(
+            stepwise.handle(.decided(op(1), .write(nil)), now: at),
+            fused.handle(.decidedOnRead(op(1), current: old, .write(nil)), now: at)
+        )
+    }
+
+    func testAFailedLocalReadFailsASingleNodeWriteWithoutDeciding() {
+        var c = coordinator()
+        _ = c.handle(.update(op(1), key: key, tableId: 5), now: at)
+        _ = c.handle(.update(op(2), key: key, tableId: 5), now: at)
+        XCTAssertEqual(
+            c.handle(.replicaRead(op(1), replica: "n1", .failed(.overloaded)), now: at),
+            [.reply(op(1), .failed(.quorumNotReached(.overloaded))), .readAndDecide(op(2), key: key)]
+        )
     }
 
     func testFailedReplicaWriteFailsTheWriteWithoutQuorum() {
         var c = coordinator()
         _ = c.handle(.update(op(1), key: key, tableId: 5), now: at)
-        _ = c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at)
-        _ = c.handle(.decided(op(1), .write(item)), now: at)
+        _ = c.handle(.decidedOnRead(op(1), current: nil, .write(item)), now: at)
         XCTAssertEqual(
             c.handle(.replicaWrote(op(1), replica: "n1", failure: .overloaded), now: at),
             [.reply(op(1), .failed(.quorumNotReached(.overloaded)))]
@@ -168,7 +188,7 @@ final class CoordinatorTests: XCTestCase {
         var c = coordinator()
         XCTAssertEqual(c.handle(.fenceTable(5), now: at), [.tableDrained(5)])
         XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5), now: at), [.reply(op(1), .failed(.tableDeleted))])
-        XCTAssertEqual(c.handle(.update(op(2), key: key, tableId: 6), now: at), [.readReplica(op(2), replica: "n1", key: key)], "other tables are not fenced")
+        XCTAssertEqual(c.handle(.update(op(2), key: key, tableId: 6), now: at), [.readAndDecide(op(2), key: key)], "other tables are not fenced")
     }
 
     func testFenceWaitsForEveryAcceptedWriteIncludingLockWaiters() {
@@ -179,7 +199,7 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(c.handle(.update(op(3), key: otherKey, tableId: 5), now: at), [.reply(op(3), .failed(.tableDeleted))])
         let first = completeWrite(&c, op(1), current: nil, write: item)
         XCTAssertFalse(first.contains(.tableDrained(5)), "op2 still holds the table")
-        XCTAssertEqual(first.last, .readReplica(op(2), replica: "n1", key: key), "a write accepted before the fence still completes")
+        XCTAssertEqual(first.last, .readAndDecide(op(2), key: key), "a write accepted before the fence still completes")
         let second = completeWrite(&c, op(2), current: nil, write: item)
         XCTAssertEqual(second.last, .tableDrained(5))
     }

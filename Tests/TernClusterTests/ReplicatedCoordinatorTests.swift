@@ -155,9 +155,18 @@ final class ReplicatedCoordinatorTests: XCTestCase {
         var c = coordinator()
         var blind = plan
         blind.isBlindWrite = true
-        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5, plan: blind), now: at), [.readReplica(op(1), replica: "n1", key: key)])
-        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .value(nil)), now: at), [.decide(op(1), current: nil)])
-        XCTAssertEqual(writes(c.handle(.decided(op(1), .write(item)), now: at)).targets, ["n1", "n2", "n3"], "it still writes all N")
+        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5, plan: blind), now: at), [.readAndDecide(op(1), key: key)])
+        XCTAssertEqual(writes(c.handle(.decidedOnRead(op(1), current: nil, .write(item)), now: at)).targets, ["n1", "n2", "n3"], "it still writes all N")
+    }
+
+    func testAWriteWhoseReadQuorumIsThisNodeAsksTheNextReplicaWhenItsOwnReadFails() {
+        var c = coordinator()
+        let allMustWrite = ReplicaPlan(preference: ["n1", "n2", "n3"], writeQuorum: 3, readQuorum: 1)  // N − W + 1 = 1
+        XCTAssertEqual(c.handle(.update(op(1), key: key, tableId: 5, plan: allMustWrite), now: at), [.readAndDecide(op(1), key: key)])
+        XCTAssertEqual(c.handle(.replicaRead(op(1), replica: "n1", .failed(.overloaded)), now: at), [.readReplica(op(1), replica: "n2", key: key)])
+        let newer = version("b", 950_000, by: "n2", clock: ["n2": hlc(950_000)])
+        let decide = c.handle(.replicaRead(op(1), replica: "n2", .value(newer)), now: at).filter { if case .decide = $0 { true } else { false } }
+        XCTAssertEqual(decide, [.decide(op(1), current: newer)])
     }
 
     func testFailedReadBeforeTheWriteAsksTheNextReplica() {
