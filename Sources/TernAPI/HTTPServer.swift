@@ -143,7 +143,11 @@ public final class HTTPServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    // No outbound header validation: every response header is written by
+                    // `HTTPHandler` from constants, numbers and the request id, and the one value
+                    // taken from a request (a preflight's requested headers) is echoed only when
+                    // it is a list of tokens (`CORS.isEchoable`); the check cost about 1 µs a response.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.addHandler(handlerFactory(channel.eventLoop))
                 }

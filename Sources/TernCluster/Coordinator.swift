@@ -527,9 +527,10 @@ public struct Coordinator: Sendable {
     /// Sends `new` to the N replicas of the plan; an unreachable replica's copy goes to the next
     /// reachable fallback with a hint for it (Dynamo §4.6: the hinted replica counts toward W).
     mutating func send(_ id: OperationID, old: StoredValue?, new: StoredValue, now: Now) -> [Action] {
-        let operation = operations[id]!
-        var round = WriteRound(old: old, new: new, spareFallbacks: operation.plan.fallbacks)
-        for owner in operation.plan.preference {
+        let index = operations.index(forKey: id)!
+        let plan = operations.values[index].plan
+        var round = WriteRound(old: old, new: new, spareFallbacks: plan.fallbacks)
+        for owner in plan.preference {
             if isReachable(owner) {
                 round.targets.append(WriteTarget(replica: owner, hintFor: nil))
             } else if let fallback = round.takeFallback(isReachable) {
@@ -540,14 +541,15 @@ public struct Coordinator: Sendable {
                 round.targets.append(WriteTarget(replica: node, hintFor: owner, countsTowardQuorum: false))
             }
         }
-        operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
+        operations.values[index].replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
         return settleWrite(id, round, sending: round.targets)
     }
 
     /// Records the round and decides it: acknowledged once W replicas are durable, failed once W
     /// can no longer be reached; otherwise sends `sending` and waits.
     mutating func settleWrite(_ id: OperationID, _ round: WriteRound, sending: [WriteTarget]) -> [Action] {
-        let writeQuorum = operations[id]!.plan.writeQuorum
+        let index = operations.index(forKey: id)!
+        let writeQuorum = operations.values[index].plan.writeQuorum
         if round.acks >= writeQuorum {
             followTrailing(id, round)
             return finishWrite(id, .written(old: round.old, new: round.new))
@@ -556,8 +558,8 @@ public struct Coordinator: Sendable {
         if round.acks + outstanding < writeQuorum {
             return finishWrite(id, .failed(.quorumNotReached(round.lastFailure ?? .unavailable("no replica answered"))))
         }
-        operations[id]!.phase = .writing(round)
-        let key = operations[id]!.key
+        operations.values[index].phase = .writing(round)
+        let key = operations.values[index].key
         return sending.map { .writeReplica(id, replica: $0.replica, key: key, value: round.new, hintFor: $0.hintFor) }
     }
 
@@ -580,17 +582,20 @@ public struct Coordinator: Sendable {
     }
 
     mutating func replicaWrote(_ id: OperationID, replica: NodeID, failure: ReplicaFailure?, hintFor: NodeID?) -> [Action] {
-        guard let operation = operations[id] else {
+        guard let slot = operations.index(forKey: id) else {
             return trailingAnswered(id, replica: replica, failure: failure, hintFor: hintFor)  // a late acknowledgement
         }
-        guard case .writing(var round) = operation.phase,
+        guard case .writing(var round) = operations.values[slot].phase,
             let index = round.targets.firstIndex(where: { $0.replica == replica && $0.hintFor == hintFor && !$0.answered })
         else {
             return []  // a duplicate acknowledgement, or one for a write already settled
         }
+        // The round is moved out of the operation, so changing it copies no array; every path
+        // below stores it back (directly or through `settleWrite`) or finishes the operation.
+        operations.values[slot].phase = .deciding(current: nil)
         round.targets[index].answered = true
         guard round.targets[index].countsTowardQuorum else {
-            operations[id]!.phase = .writing(round)
+            operations.values[slot].phase = .writing(round)
             return []  // the coordinator's own hint: delivered later, no part of W
         }
         guard let failure else {
@@ -718,10 +723,13 @@ public struct Coordinator: Sendable {
     }
 
     mutating func writeFinished(tableId: UInt32) -> [Action] {
-        let remaining = writesInFlight[tableId, default: 0] - 1
-        precondition(remaining >= 0, "table \(tableId) in-flight count below zero")
-        writesInFlight[tableId] = remaining == 0 ? nil : remaining
-        if remaining == 0, drainsAwaited.remove(tableId) != nil {
+        guard let index = writesInFlight.index(forKey: tableId) else {
+            preconditionFailure("table \(tableId) in-flight count below zero")
+        }
+        writesInFlight.values[index] -= 1
+        guard writesInFlight.values[index] == 0 else { return [] }
+        writesInFlight.remove(at: index)
+        if drainsAwaited.remove(tableId) != nil {
             return [.tableDrained(tableId)]
         }
         return []

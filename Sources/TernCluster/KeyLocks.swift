@@ -42,17 +42,17 @@ struct KeyLocks: Sendable {
     /// Releases `key`, held by `id`; returns the waiter that now holds it, if any.
     mutating func release(_ key: [UInt8], by id: OperationID) -> OperationID? {
         let key = ByteKey(key)
-        guard var queue = queues[key], queue.holder == id else {
+        guard let index = queues.index(forKey: key), queues.values[index].holder == id else {
             preconditionFailure("\(id) releases a lock it does not hold; holder: \(String(describing: queues[key]?.holder))")
         }
-        guard !queue.waiters.isEmpty else {
-            queues[key] = nil
+        guard !queues.values[index].waiters.isEmpty else {
+            queues.remove(at: index)
             return nil
         }
-        queue.holder = queue.waiters.removeFirst()
+        let next = queues.values[index].waiters.removeFirst()
+        queues.values[index].holder = next
         waiterCount -= 1
-        queues[key] = queue
-        return queue.holder
+        return next
     }
 
     /// Removes a waiter that gives up (its deadline passed).

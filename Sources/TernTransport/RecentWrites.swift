@@ -47,15 +47,16 @@ final class RecentWrites: Sendable {
         /// Stores `entry` under `key`, entering a new key at the back of the order.
         mutating func store(_ key: ByteKey, _ entry: Entry) {
             var entry = entry
-            if let held = entries[key] {
-                bytes -= held.cost
-                entry.slot = held.slot
+            bytes += entry.cost
+            if let index = entries.index(forKey: key) {
+                bytes -= entries.values[index].cost
+                entry.slot = entries.values[index].slot
+                entries.values[index] = entry
             } else {
                 entry.slot = firstSlot + UInt64(order.count - head)
                 order.append(key)
+                entries[key] = entry
             }
-            bytes += entry.cost
-            entries[key] = entry
         }
 
         mutating func remove(_ key: ByteKey) {
