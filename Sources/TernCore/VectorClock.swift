@@ -156,14 +156,15 @@ public struct VectorClock: Sendable, Hashable {
 
     /// Three-way comparison of the UTF-8 bytes of two node ids: negative, zero or positive.
     static func order(_ a: String, _ b: String) -> Int {
-        var left = a.utf8.makeIterator()
-        var right = b.utf8.makeIterator()
-        while true {
-            switch (left.next(), right.next()) {
-            case (nil, nil): return 0
-            case (nil, _): return -1
-            case (_, nil): return 1
-            case let (x?, y?): if x != y { return x < y ? -1 : 1 }
+        // Not `==`: it calls canonically equivalent spellings equal, and node ids are bytes.
+        var a = a
+        var b = b
+        return a.withUTF8 { left in
+            b.withUTF8 { right in
+                for index in 0..<min(left.count, right.count) where left[index] != right[index] {
+                    return left[index] < right[index] ? -1 : 1
+                }
+                return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
             }
         }
     }

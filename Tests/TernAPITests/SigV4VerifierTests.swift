@@ -481,6 +481,14 @@ final class SigV4FastPathTests: XCTestCase {
             "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=a/20260101/us-east-1/dynamodb/aws4_request, Signature=1",
             "Basic dXNlcjpwYXNz",
             "",
+            "AWS4-HMAC-SHA256 Credential=a/b/c/d/e/aws4_request, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/b/c/aws4_request, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request/, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=1 2",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/dynamodb/aws4_reques, SignedHeaders=host, Signature=1",
+            "AWS4-HMAC-SHA256 Credential=",
+            "AWS4-HMAC-SHA256",
         ]
         var accepted = 0
         for header in headers {
