@@ -362,14 +362,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let state = self.state
         let maxBodyBytes = self.maxBodyBytes
         state.inFlight.wrappingAdd(1, ordering: .relaxed)
-        let promise = context.eventLoop.makePromise(of: WireResponse.self)
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
+        @Sendable func respond(_ wire: WireResponse) {
+            state.inFlight.wrappingSubtract(1, ordering: .relaxed)
+            let (handler, context) = bound.value
+            handler.writeWire(context: context, head: head, wire: wire, traits: traits)
+        }
         @Sendable func run() async {
             let response: APIResponse
             switch RequestBodyCoding.decode(body, coding: coding, limit: maxBodyBytes) {
             case .success(let decoded): response = await service.handle(target: target, body: decoded, host: host, options: options)
             case .failure(let error): response = .error(error)
             }
-            promise.succeed(WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding))
+            let wire = WireResponse(response, contentType: HTTPHandler.jsonContentType, coding: traits.responseCoding)
+            // A task on this connection's event loop writes the response itself; another hops there.
+            if eventLoop.inEventLoop {
+                respond(wire)
+            } else {
+                eventLoop.execute { respond(wire) }
+            }
         }
         // The request's task runs on this connection's event loop (see EventLoopTaskExecutor),
         // except when a compressed body must be inflated first.
@@ -377,12 +389,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             Task(executorPreference: executor) { await run() }
         } else {
             Task { await run() }
-        }
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        promise.futureResult.whenSuccess { wire in
-            state.inFlight.wrappingSubtract(1, ordering: .relaxed)
-            let (handler, context) = bound.value
-            handler.writeWire(context: context, head: head, wire: wire, traits: traits)
         }
     }
 
