@@ -139,7 +139,7 @@ extension DynamoDBService {
         )
     }
 
-    func putItem(_ input: RequestParameters) async throws -> [UInt8] {
+    nonisolated(nonsending) func putItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         var request = try DynamoDBService.singleWrite(&parameters, member: "Item", onlyOld: true)
         let condition = try DynamoDBService.writeCondition(parameters, attributes: &request.expressionAttributes)
@@ -163,7 +163,7 @@ extension DynamoDBService {
         )
     }
 
-    func getItem(_ input: RequestParameters) async throws -> [UInt8] {
+    nonisolated(nonsending) func getItem(_ input: RequestParameters) async throws -> [UInt8] {
         let request = try GetItemRequest(input, service: self)
         let item = try await coordinator.get(request.table, request.key, consistent: request.consistent, readQuorum: RequestOptions.current.readQuorum)
         return request.response(item)
@@ -176,7 +176,7 @@ extension DynamoDBService {
         return request.response(item)
     }
 
-    func deleteItem(_ input: RequestParameters) async throws -> [UInt8] {
+    nonisolated(nonsending) func deleteItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         var request = try DynamoDBService.singleWrite(&parameters, member: "Key", onlyOld: true)
         let condition = try DynamoDBService.writeCondition(parameters, attributes: &request.expressionAttributes)
@@ -199,7 +199,7 @@ extension DynamoDBService {
         )
     }
 
-    func updateItem(_ input: RequestParameters) async throws -> [UInt8] {
+    nonisolated(nonsending) func updateItem(_ input: RequestParameters) async throws -> [UInt8] {
         var parameters = input
         var request = try DynamoDBService.singleWrite(&parameters, member: "Key", onlyOld: false)
         let update = try parameters.string("UpdateExpression").map { (text) throws(DynamoDBError) in

@@ -98,7 +98,7 @@ public final class DynamoDBService: Sendable {
 
     /// Handles one request whose `X-Amz-Target` was `target` (nil when the header was absent).
     /// A write of a key another node serialises is forwarded there and its answer returned.
-    public func handle(target: String?, body: [UInt8], host: String?, options: RequestOptions = .defaults) async -> APIResponse {
+    public nonisolated(nonsending) func handle(target: String?, body: [UInt8], host: String?, options: RequestOptions = .defaults) async -> APIResponse {
         do {
             let (operation, parameters) = try decode(target: target, body: body)
             let output = try await RequestOptions.$current.withValue(options) {
@@ -164,7 +164,7 @@ public final class DynamoDBService: Sendable {
         }
     }
 
-    func run(_ operation: Operation, _ parameters: RequestParameters, host: String?) async throws -> [UInt8] {
+    nonisolated(nonsending) func run(_ operation: Operation, _ parameters: RequestParameters, host: String?) async throws -> [UInt8] {
         switch operation {
         case .createTable: return try await createTable(parameters)
         case .describeTable: return try await describeTable(parameters)

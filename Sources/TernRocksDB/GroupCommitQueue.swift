@@ -56,7 +56,7 @@ final class GroupCommitQueue: @unchecked Sendable {
 
     /// Enqueues `batch` and returns once it is committed. Throws `.overloaded` at once when
     /// `capacity` batches are already waiting, `.closed` after `shutdown()`, or the commit's error.
-    func submit(_ batch: WriteBatch) async throws {
+    nonisolated(nonsending) func submit(_ batch: WriteBatch) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             condition.lock()
             defer { condition.unlock() }

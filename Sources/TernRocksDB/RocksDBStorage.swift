@@ -103,7 +103,7 @@ public final class RocksDBStorage: StorageEngine {
         try database.getIfCached(key)
     }
 
-    public func write(_ batch: WriteBatch) async throws {
+    public nonisolated(nonsending) func write(_ batch: WriteBatch) async throws {
         try await commitQueue.submit(batch)
     }
 

@@ -25,7 +25,7 @@ public final class InMemoryStorage: StorageEngine {
         }
     }
 
-    public func write(_ batch: WriteBatch) async throws {
+    public nonisolated(nonsending) func write(_ batch: WriteBatch) async throws {
         try state.withLock { state in
             try Self.checkOpen(state)
             for operation in batch.operations {

@@ -99,7 +99,7 @@ public protocol StorageEngine: AnyObject, Sendable {
     func getIfCached(_ key: [UInt8]) throws -> CachedRead
 
     /// Applies `batch` atomically and durably.
-    func write(_ batch: WriteBatch) async throws
+    nonisolated(nonsending) func write(_ batch: WriteBatch) async throws
 
     /// Up to `limit` entries with `start <= key < end`, in ascending key order, or in
     /// descending order when `reverse` is true (then the first entry is the greatest key < end).

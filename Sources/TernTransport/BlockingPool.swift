@@ -43,7 +43,7 @@ public final class BlockingPool: @unchecked Sendable {
     }
 
     /// Runs `body` on a pool thread and returns its result.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public nonisolated(nonsending) func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job: Job = { continuation.resume(with: Result { try body() }) }
             condition.lock()

@@ -106,7 +106,7 @@ public final class CoordinatorShell: Sendable {
 
     /// The live item under `key`, or nil if absent or deleted. `readQuorum` nil: the view's R
     /// for a consistent read, otherwise 1 (DESIGN.md §5).
-    public func get(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) async throws -> Item? {
+    public nonisolated(nonsending) func get(_ table: TableDefinition, _ key: PrimaryKey, consistent: Bool = true, readQuorum: Int? = nil) async throws -> Item? {
         let storageKey = table.storageKey(key)
         if view.isSingleNode {
             // A cluster of one: this replica's answer is the read's (no round to build).
@@ -187,7 +187,7 @@ public final class CoordinatorShell: Sendable {
     /// In a cluster, writes of a key are serialised by the first reachable replica of its
     /// preference list: elsewhere, with `mayForward`, this throws `ForwardRequired` naming that
     /// node, before anything is decided or written, and the caller sends it the request.
-    public func update(
+    public nonisolated(nonsending) func update(
         _ table: TableDefinition, _ key: PrimaryKey, writeQuorum: Int? = nil, mayForward: Bool = false, blind: Bool = false,
         _ decide: @escaping @Sendable (Item?) throws -> UpdateDecision
     ) async throws -> (old: Item?, new: Item?) {
@@ -401,7 +401,7 @@ public final class CoordinatorShell: Sendable {
     /// Carries out `id`'s actions until its reply. Actions of other operations that appear on
     /// the way belong to their own drivers (delivered through mailboxes); ceilings are persisted
     /// by whichever driver sees the request.
-    func drive(_ id: OperationID, _ initial: [Coordinator.Action], context: inout WriteContext) async -> Coordinator.Outcome {
+    nonisolated(nonsending) func drive(_ id: OperationID, _ initial: [Coordinator.Action], context: inout WriteContext) async -> Coordinator.Outcome {
         var pending = initial
         while true {
             var reply: Coordinator.Outcome?
@@ -430,7 +430,7 @@ public final class CoordinatorShell: Sendable {
     }
 
     /// Waits for actions another driver produced for `id`.
-    func park(_ id: OperationID) async -> [Coordinator.Action] {
+    nonisolated(nonsending) func park(_ id: OperationID) async -> [Coordinator.Action] {
         await withCheckedContinuation { (continuation: CheckedContinuation<[Coordinator.Action], Never>) in
             let ready = state.withLock { state -> [Coordinator.Action]? in
                 switch state.mailboxes[id] {
@@ -448,7 +448,7 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func carryOut(_ action: Coordinator.Action, for id: OperationID, context: inout WriteContext) async -> [Coordinator.Action] {
+    nonisolated(nonsending) func carryOut(_ action: Coordinator.Action, for id: OperationID, context: inout WriteContext) async -> [Coordinator.Action] {
         switch action {
         case .readReplica(let op, let replica, let key):
             precondition(op == id, "read \(op)@\(replica) reached the driver of \(id)")
@@ -496,7 +496,7 @@ public final class CoordinatorShell: Sendable {
 
     /// Carries out actions that belong to no operation (ceilings, hints for the silent replicas
     /// of acknowledged writes), feeding their results back.
-    func carryOutUnowned(_ actions: [Coordinator.Action]) async {
+    nonisolated(nonsending) func carryOutUnowned(_ actions: [Coordinator.Action]) async {
         var pending = actions
         while !pending.isEmpty {
             var next: [Coordinator.Action] = []
@@ -541,7 +541,7 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func readBlocking(_ key: [UInt8]) async -> Coordinator.ReplicaRead {
+    nonisolated(nonsending) func readBlocking(_ key: [UInt8]) async -> Coordinator.ReplicaRead {
         let cached = readCached(key)
         guard case .failed(.wouldBlock) = cached else { return cached }
         do {
@@ -553,7 +553,7 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func writeLocal(key: [UInt8], value: StoredValue, previous: StoredValue?) async -> Coordinator.ReplicaFailure? {
+    nonisolated(nonsending) func writeLocal(key: [UInt8], value: StoredValue, previous: StoredValue?) async -> Coordinator.ReplicaFailure? {
         var batch = WriteBatch()
         batch.put(key, value.encoded())
         TableStatistics.record(in: &batch, key: key, old: previous?.item, new: value.item)
@@ -568,7 +568,7 @@ public final class CoordinatorShell: Sendable {
         }
     }
 
-    func persistCeiling(_ ceiling: UInt64) async -> Bool {
+    nonisolated(nonsending) func persistCeiling(_ ceiling: UInt64) async -> Bool {
         var batch = WriteBatch()
         batch.put(CoordinatorShell.clockCeilingKey, CoordinatorShell.encodeCeiling(ceiling))
         do {

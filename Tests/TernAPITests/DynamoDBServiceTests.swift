@@ -149,7 +149,7 @@ final class BatchWriteUnprocessedTests: XCTestCase {
             try inner.scan(start: start, end: end, reverse: reverse, limit: limit)
         }
         func close() throws { try inner.close() }
-        func write(_ batch: WriteBatch) async throws {
+        nonisolated(nonsending) func write(_ batch: WriteBatch) async throws {
             let busy = Array("busy".utf8)
             for case .put(let key, _) in batch.operations where key.count >= busy.count {
                 for start in 0...(key.count - busy.count) where Array(key[start..<start + busy.count]) == busy {

@@ -21,7 +21,7 @@ final class InstrumentedStorage: StorageEngine, @unchecked Sendable {
         return try inner.get(key)
     }
 
-    func write(_ batch: WriteBatch) async throws {
+    nonisolated(nonsending) func write(_ batch: WriteBatch) async throws {
         while holdWrites.withLock({ $0 }) { await Task.yield() }
         if failWrites.withLock({ $0 }) { throw StorageError.io("injected write failure") }
         try await inner.write(batch)
