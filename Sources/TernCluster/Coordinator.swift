@@ -516,8 +516,8 @@ public struct Coordinator: Sendable {
         case .timestamp(let timestamp, let persist):
             // The new version descends from the one it replaces (Dynamo §4.4).
             let new = StoredValue.successor(of: current, item: item, node: node, timestamp: timestamp)
-            let ceiling: [Action] = persist.map { [.persistClockCeiling($0)] } ?? []
-            return ceiling + send(id, old: current, new: new, now: now)
+            guard let persist else { return send(id, old: current, new: new, now: now) }
+            return [.persistClockCeiling(persist)] + send(id, old: current, new: new, now: now)
         case .mustWait(let persist):
             operations[id]!.phase = .waitingForClock(current: current, item: item)
             return persist.map { [.persistClockCeiling($0)] } ?? []

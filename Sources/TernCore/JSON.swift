@@ -216,6 +216,7 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("Expected ':'") }
             index += 1
+            if members.isEmpty { members.reserveCapacity(4) }  // one allocation for the usual small object
             members.append((key, try parseValue()))
             skipWhitespace()
             guard index < bytes.count else { throw fail("Unexpected end of input") }

@@ -26,8 +26,9 @@ public enum KeyEncoding {
 
     /// The prefix shared by every item of one partition key.
     public static func partitionPrefix(tableId: UInt32, partitionKey: AttributeValue) -> [UInt8] {
-        var out = tablePrefix(tableId)
+        var out: [UInt8] = []
         out.reserveCapacity(32)
+        out.append(contentsOf: tablePrefix(tableId))
         let token = TokenHash.token(of: partitionKey)
         for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: token >> UInt64(shift))) }
         appendComponent(partitionKey, to: &out)

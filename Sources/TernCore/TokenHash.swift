@@ -8,12 +8,18 @@ public enum TokenHash {
     static let prime: UInt64 = 0x0000_0100_0000_01b3
 
     public static func hash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
-        var h = offsetBasis
+        fmix64(fnv(bytes, from: offsetBasis))
+    }
+
+    /// FNV-1a 64 of `bytes` continued from the state `h`, so the bytes of a key need not be
+    /// gathered into one array first.
+    static func fnv<C: Sequence>(_ bytes: C, from h: UInt64) -> UInt64 where C.Element == UInt8 {
+        var h = h
         for byte in bytes {
             h ^= UInt64(byte)
             h = h &* prime
         }
-        return fmix64(h)
+        return h
     }
 
     static func fmix64(_ value: UInt64) -> UInt64 {
@@ -30,20 +36,14 @@ public enum TokenHash {
     /// (UTF-8 for S, the normalised decimal text for N, raw bytes for B), so that equal
     /// numbers written differently ("1", "1.0") share a token.
     public static func token(of key: AttributeValue) -> UInt64 {
-        var bytes: [UInt8] = []
+        let h: UInt64
         switch key {
-        case .s(let text):
-            bytes.append(UInt8(ascii: "S"))
-            bytes.append(contentsOf: text.utf8)
-        case .n(let number):
-            bytes.append(UInt8(ascii: "N"))
-            bytes.append(contentsOf: number.description.utf8)
-        case .b(let blob):
-            bytes.append(UInt8(ascii: "B"))
-            bytes.append(contentsOf: blob)
+        case .s(let text): h = fnv(text.utf8, from: fnv(CollectionOfOne(UInt8(ascii: "S")), from: offsetBasis))
+        case .n(let number): h = fnv(number.description.utf8, from: fnv(CollectionOfOne(UInt8(ascii: "N")), from: offsetBasis))
+        case .b(let blob): h = fnv(blob, from: fnv(CollectionOfOne(UInt8(ascii: "B")), from: offsetBasis))
         default:
             preconditionFailure("key attributes are S, N or B; validation runs before hashing: \(key.typeName)")
         }
-        return hash(bytes)
+        return fmix64(h)
     }
 }

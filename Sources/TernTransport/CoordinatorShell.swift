@@ -413,7 +413,8 @@ public final class CoordinatorShell: Sendable {
                     precondition(op == id, "reply for \(op) reached the driver of \(id)")
                     reply = outcome
                 } else {
-                    next += await carryOut(action, for: id, context: &context)
+                    let following = await carryOut(action, for: id, context: &context)
+                    if next.isEmpty { next = following } else { next += following }  // no copy in the usual case
                 }
             }
             if let reply {
