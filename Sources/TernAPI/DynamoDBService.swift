@@ -101,8 +101,14 @@ public final class DynamoDBService: Sendable {
     public nonisolated(nonsending) func handle(target: String?, body: [UInt8], host: String?, options: RequestOptions = .defaults) async -> APIResponse {
         do {
             let (operation, parameters) = try decode(target: target, body: body)
-            let output = try await RequestOptions.$current.withValue(options) {
-                try await run(operation, parameters, host: host)
+            let output: [UInt8]
+            if options == .defaults, RequestOptions.current == .defaults {
+                // The usual request: nothing to bind (a task-local binding allocates).
+                output = try await run(operation, parameters, host: host)
+            } else {
+                output = try await RequestOptions.$current.withValue(options) {
+                    try await run(operation, parameters, host: host)
+                }
             }
             return APIResponse(status: 200, body: output)
         } catch let forward as ForwardRequired {

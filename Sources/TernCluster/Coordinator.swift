@@ -485,20 +485,18 @@ public struct Coordinator: Sendable {
             preconditionFailure("a decision on this node's read for \(id) outside its local read: \(String(describing: operations[id]?.phase))")
         }
         operations.values[index].replicaDeadlineMillis = .max
-        switch decision {
-        case .keep:
-            return finishWrite(id, .unchanged(current))
-        case .abort:
-            return finishWrite(id, .failed(.aborted))
-        case .write(let item):
-            return stamp(id, current: current, item: item, now: now)
-        }
+        return settle(decision, of: id, current: current, now: now)
     }
 
     mutating func decided(_ id: OperationID, _ decision: Decision, now: Now) -> [Action] {
         guard let operation = operations[id], case .deciding(let current) = operation.phase else {
             preconditionFailure("decision for \(id) outside its deciding phase: \(String(describing: operations[id]?.phase))")
         }
+        return settle(decision, of: id, current: current, now: now)
+    }
+
+    /// What the API decided on `current`: nothing to write, a refusal, or a new version.
+    mutating func settle(_ decision: Decision, of id: OperationID, current: StoredValue?, now: Now) -> [Action] {
         switch decision {
         case .keep:
             return finishWrite(id, .unchanged(current))
