@@ -333,8 +333,13 @@ public final class CoordinatorShell: Sendable {
         let kept = state.withLock { state -> [Coordinator.Action] in
             let actions = body(&state)
             let kept = route(actions, owner: owner, in: &state, wakeups: &wakeups, drainWakeups: &drainWakeups)
-            if let owner, !state.mailboxes.isEmpty, CoordinatorShell.containsReply(kept, for: owner) {
-                state.mailboxes[owner] = nil  // its driver is running and takes the reply itself
+            // The reply closes the owner's mailbox (its driver is running and takes the reply
+            // itself). Actions still waiting there came first and are carried out too: a hint this
+            // node must keep for a replica that failed while its own copy was being written.
+            if let owner, !state.mailboxes.isEmpty, CoordinatorShell.containsReply(kept, for: owner),
+                let mailbox = state.mailboxes.removeValue(forKey: owner), case .pending(let earlier) = mailbox, !earlier.isEmpty
+            {
+                return earlier + kept
             }
             return kept
         }

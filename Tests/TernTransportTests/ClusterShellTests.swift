@@ -44,6 +44,8 @@ final class ClusterShellTests: XCTestCase {
         let messenger: LoopbackMessenger
         let shells: [NodeID: CoordinatorShell]
         let storages: [NodeID: InMemoryStorage]
+        /// The nodes made with `slowDisks`: their writes can be held back.
+        let disks: [NodeID: InstrumentedStorage]
         let map: PartitionMap
 
         subscript(_ node: NodeID) -> CoordinatorShell { shells[node]! }
@@ -57,15 +59,18 @@ final class ClusterShellTests: XCTestCase {
     /// Virtual milliseconds for every shell of the test: advanced by hand (hint backoffs).
     let millis = TestClock()
 
-    func makeCluster(_ nodes: [NodeID], n: Int = 3, w: Int = 2, r: Int = 2) throws -> Cluster {
+    func makeCluster(_ nodes: [NodeID], n: Int = 3, w: Int = 2, r: Int = 2, slowDisks: Set<NodeID> = []) throws -> Cluster {
         let map = try PartitionMap.initial(members: nodes.map { PartitionMap.Member($0) }, partitionCount: 8)
         let messenger = LoopbackMessenger()
         var shells: [NodeID: CoordinatorShell] = [:]
         var storages: [NodeID: InMemoryStorage] = [:]
+        var disks: [NodeID: InstrumentedStorage] = [:]
         let millis = self.millis
         for node in nodes {
-            let storage = InMemoryStorage()
-            storages[node] = storage
+            let disk = InstrumentedStorage()
+            let storage: any StorageEngine = slowDisks.contains(node) ? disk : disk.inner
+            if slowDisks.contains(node) { disks[node] = disk }
+            storages[node] = disk.inner
             shells[node] = try CoordinatorShell(
                 nodeId: node, storage: storage, pool: BlockingPool(settings: .init(threads: 1, queueCapacity: 64)),
                 clock: { let now = millis.value.load(ordering: .relaxed); return Now(wallMillis: 1_800_000_000_000 + now, monotonicMillis: now) },
@@ -73,7 +78,7 @@ final class ClusterShellTests: XCTestCase {
             )
         }
         messenger.shells.withLock { $0 = shells }
-        return Cluster(messenger: messenger, shells: shells, storages: storages, map: map)
+        return Cluster(messenger: messenger, shells: shells, storages: storages, disks: disks, map: map)
     }
 
     func key(_ text: String) -> PrimaryKey { PrimaryKey(partition: .s(text), sort: nil) }
@@ -174,6 +179,28 @@ final class ClusterShellTests: XCTestCase {
         }
         XCTAssertEqual(cluster[fallback].hintCounts(), [:], "delivered hints are deleted")
         XCTAssertEqual(try held(cluster, owner, "d")?.item, item("d"))
+    }
+
+    /// A replica's failure that arrives while the coordinator's own copy is still being written
+    /// leaves the coordinator a hint to store; the write may then be acknowledged by that copy.
+    /// The hint must still be stored: it is the failed replica's only way to get the version.
+    func testAHintAskedForBeforeTheAcknowledgementIsStoredEvenThoughTheWriteRepliesFirst() async throws {
+        let nodes: [NodeID] = ["n1", "n2", "n3"]
+        let list = replicas(try makeCluster(nodes), "h")
+        let (coordinator, healthy, failing) = (list[0], list[1], list[2])
+        let cluster = try makeCluster(nodes, slowDisks: [coordinator])
+        // A first write makes the coordinator's clock ceiling durable (a write waits for it).
+        _ = try await cluster[coordinator].update(table, key("warm-up")) { _ in .write(clusterItem("warm-up")) }
+        // The coordinator still believes `failing` is up (no tick since), so it sends it the
+        // copy; the transport fails it at once, while the coordinator's own copy is held back.
+        cluster.messenger.down.withLock { $0 = [failing] }
+        cluster.disks[coordinator]!.holdWrites.withLock { $0 = true }
+        let (shell, table, written) = (cluster[coordinator], table, key("h"))
+        let write = Task { try await shell.update(table, written, blind: true) { _ in .write(clusterItem("h")) } }
+        try await eventually("the healthy replica holds the version") { try held(cluster, healthy, "h") != nil }
+        cluster.disks[coordinator]!.holdWrites.withLock { $0 = false }
+        _ = try await write.value  // W = 2: the healthy replica and the coordinator's own copy
+        try await eventually("the coordinator keeps a hint for the failed replica") { cluster[coordinator].hintCounts() == [failing: 1] }
     }
 
     func testReadRepairBringsAStaleReplicaUpToDate() async throws {
