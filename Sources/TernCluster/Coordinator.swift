@@ -316,6 +316,11 @@ public struct Coordinator: Sendable {
         replica == node || !unreachable.contains(replica)
     }
 
+    /// Whether `nodes` is this node alone (compared without building `[node]` on every write).
+    func isThisNodeAlone(_ nodes: [NodeID]) -> Bool {
+        nodes.count == 1 && nodes[0] == node
+    }
+
     // MARK: - Events
 
     public mutating func handle(_ event: Event, now: Now) -> [Action] {
@@ -373,7 +378,7 @@ public struct Coordinator: Sendable {
     mutating func readCurrent(_ id: OperationID, now: Now) -> [Action] {
         let index = operations.index(forKey: id)!
         let plan = operations.values[index].plan
-        if plan.preference.count == 1, plan.preference[0] == node {
+        if isThisNodeAlone(plan.preference) {
             // A cluster of one: no list to order (the common single-node write allocates less),
             // and the read and the decision are one step.
             operations.values[index].phase = .readingCurrent(CurrentRead(asked: plan.preference, needed: 1))
@@ -399,7 +404,7 @@ public struct Coordinator: Sendable {
         let asked = Array(ordered.prefix(needed))
         operations[id]!.phase = .readingCurrent(CurrentRead(asked: asked, needed: needed))
         operations[id]!.replicaDeadlineMillis = now.monotonicMillis + settings.replicaTimeoutMillis
-        if asked == [node] {
+        if isThisNodeAlone(asked) {
             return [.readAndDecide(id, key: operation.key)]  // W = N: this node's read suffices
         }
         return asked.map { .readReplica(id, replica: $0, key: operation.key) }
@@ -480,7 +485,7 @@ public struct Coordinator: Sendable {
     /// this node alone), and the API decided on it.
     mutating func decidedOnRead(_ id: OperationID, current: StoredValue?, _ decision: Decision, now: Now) -> [Action] {
         guard let index = operations.index(forKey: id), case .readingCurrent(let read) = operations.values[index].phase,
-            read.asked == [node], read.answers.isEmpty
+            isThisNodeAlone(read.asked), read.answers.isEmpty
         else {
             preconditionFailure("a decision on this node's read for \(id) outside its local read: \(String(describing: operations[id]?.phase))")
         }

@@ -36,11 +36,13 @@ public enum TokenHash {
     /// (UTF-8 for S, the normalised decimal text for N, raw bytes for B), so that equal
     /// numbers written differently ("1", "1.0") share a token.
     public static func token(of key: AttributeValue) -> UInt64 {
+        /// The state after the type letter.
+        func typed(_ letter: Unicode.Scalar) -> UInt64 { fnv(CollectionOfOne(UInt8(ascii: letter)), from: offsetBasis) }
         let h: UInt64
         switch key {
-        case .s(let text): h = fnv(text.utf8, from: fnv(CollectionOfOne(UInt8(ascii: "S")), from: offsetBasis))
-        case .n(let number): h = fnv(number.description.utf8, from: fnv(CollectionOfOne(UInt8(ascii: "N")), from: offsetBasis))
-        case .b(let blob): h = fnv(blob, from: fnv(CollectionOfOne(UInt8(ascii: "B")), from: offsetBasis))
+        case .s(let text): h = fnv(text.utf8, from: typed("S"))
+        case .n(let number): h = fnv(number.description.utf8, from: typed("N"))
+        case .b(let blob): h = fnv(blob, from: typed("B"))
         default:
             preconditionFailure("key attributes are S, N or B; validation runs before hashing: \(key.typeName)")
         }
