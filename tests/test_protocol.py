@@ -2,7 +2,11 @@
 
 import http.client
 import json
+import os
+import shutil
+import signal
 import socket
+import subprocess
 import zlib
 
 import pytest
@@ -314,6 +318,78 @@ def test_pipelined_requests_answered_in_order(server, ddb, table):
     assert "Endpoints" in replies[7].json()
     ids = [r.headers["x-amzn-requestid"] for r in replies]
     assert len(set(ids)) == len(ids)
+
+
+def test_pipelined_writes_and_reads_run_in_order(server, table):
+    """A pipelined GetItem runs after the PutItem before it is answered, not beside it."""
+    requests = []
+    for n in range(40):
+        requests.append(("PutItem", {"TableName": table, "Item": {"pk": {"S": "seq"}, "n": {"N": str(n)}}}))
+        requests.append(("GetItem", {"TableName": table, "Key": {"pk": {"S": "seq"}}, "ConsistentRead": True}))
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        sock.sendall(b"".join(raw_http(target, body) for target, body in requests))
+        stream = sock.makefile("rb")
+        replies = [read_reply(stream) for _ in requests]
+    finally:
+        sock.close()
+    assert [r.status for r in replies] == [200] * len(requests)
+    seen = [int(r.json()["Item"]["n"]["N"]) for r in replies[1::2]]
+    assert seen == list(range(40))
+
+
+def test_malformed_http_behind_pipelined_writes_is_answered_after_them(server, ddb, table):
+    """The requests before a malformed one are answered first, in order; then the 400, then the close."""
+    payload = (raw_http("PutItem", {"TableName": table, "Item": {"pk": {"S": "before-bad-1"}}})
+               + raw_http("PutItem", {"TableName": table, "Item": {"pk": {"S": "before-bad-2"}}})
+               + b"NOT HTTP AT ALL\r\n\r\n")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        sock.sendall(payload)
+        stream = sock.makefile("rb")
+        first, second, bad = read_reply(stream), read_reply(stream), read_reply(stream)
+        assert stream.read() == b""  # closed after the 400
+    finally:
+        sock.close()
+    assert (first.status, second.status) == (200, 200)
+    assert first.json() == {} and second.json() == {}
+    assert bad.status == 400 and bad.json()["__type"].endswith("SerializationException")
+    for key in ("before-bad-1", "before-bad-2"):
+        assert ddb.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)["Item"]["pk"] == {"S": key}
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (make test installs it)")
+def test_a_connection_is_read_on_while_its_write_is_answered(server, table):
+    """A PutItem's answer waits for a group commit. Reading the connection goes on meanwhile:
+    stopping and restarting it (as NIO's pipelining handler did) costs two epoll_ctl calls per
+    request, which this counts on a keep-alive connection under `strace -p`."""
+    if os.environ.get("TERN_TEST_CLUSTER"):
+        pytest.skip("counts the system calls of one process")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Content-Type": JSON_TYPE, "Authorization": DUMMY_AUTH, "X-Amz-Target": TARGET_PREFIX + "PutItem"}
+    conn.request("POST", "/", body=json.dumps({"TableName": table, "Item": {"pk": {"S": "warm"}}}), headers=headers)
+    assert conn.getresponse().read() == b"{}"  # connected and registered before tracing starts
+    tracer = subprocess.Popen(["strace", "-f", "-e", "trace=epoll_ctl", "-p", str(server.proc.pid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        trace = []
+        while True:  # strace reports on stderr once it has attached to every thread
+            line = tracer.stderr.readline()
+            assert line, "strace exited: " + "".join(trace)
+            trace.append(line)
+            if "attached" in line:
+                break
+        for n in range(100):
+            body = json.dumps({"TableName": table, "Item": {"pk": {"S": f"read-on-{n}"}}})
+            conn.request("POST", "/", body=body, headers=headers)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"{}")
+    finally:
+        conn.close()
+        tracer.send_signal(signal.SIGINT)
+        _, rest = tracer.communicate(timeout=30)
+    calls = [line for line in trace + rest.splitlines() if "epoll_ctl(" in line]
+    assert len(calls) < 10, f"{len(calls)} epoll_ctl calls for 100 requests: " + "".join(calls[:6])
 
 
 def test_connection_close_is_honoured(server):

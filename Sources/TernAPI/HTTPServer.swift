@@ -147,7 +147,13 @@ public final class HTTPServer: Service, Sendable {
                     // `HTTPHandler` from constants, numbers and the request id, and the one value
                     // taken from a request (a preflight's requested headers) is echoed only when
                     // it is a list of tokens (`CORS.isEchoable`); the check cost about 1 µs a response.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // No pipelining assistance: `HTTPHandler` answers pipelined requests in order
+                    // itself, and keeps reading while one request is being answered (NIO's
+                    // `HTTPServerPipelineHandler` stops reading then, which costs two `epoll_ctl`
+                    // calls for every request whose answer waits for a group commit).
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
+                    )
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.addHandler(handlerFactory(channel.eventLoop))
                 }
@@ -166,8 +172,15 @@ public final class HTTPServer: Service, Sendable {
 }
 
 /// Aggregates one HTTP request, authenticates it, hands it to the service and writes the answer.
-final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Pipelining (RFC 9112 §9.3): a connection is answered one request at a time, in order. What
+/// arrives while a request is being answered waits in `waiting` and is taken up once the answer is
+/// written. Reading goes on while a request is answered (the usual client sends nothing more
+/// until it has its answer, so nothing waits), and is held only while something waits: at most
+/// one read's worth of pipelined requests is buffered, the bound NIO's pipelining handler keeps.
+final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     let service: DynamoDBService
@@ -180,6 +193,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     var head: HTTPRequestHead?
     var body: ByteBuffer?
     var bodyTooLarge = false
+    /// A request's answer is owed: from its `.end` until its response's `.end` is written.
+    var isResponding = false
+    /// Request parts that arrived while an answer was owed, in order.
+    var waiting = CircularBuffer<HTTPServerRequestPart>()
+    /// A malformed request that follows the waiting ones: answered after them.
+    var deferredError: (any Error)?
+    /// A `read()` held back while parts wait.
+    var isReadHeld = false
+    var isTakingUpWaiting = false
 
     init(
         service: DynamoDBService, verifier: SigV4Verifier, state: ServerState, maxBodyBytes: Int, dateCache: HTTPDateCache,
@@ -195,7 +217,42 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if isResponding || !waiting.isEmpty || deferredError != nil {
+            waiting.append(part)
+        } else {
+            receive(part, context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if waiting.isEmpty {
+            context.read()
+        } else {
+            isReadHeld = true
+        }
+    }
+
+    /// After an answer: takes up the requests that waited for it, then reads on.
+    func takeUpWaiting(context: ChannelHandlerContext) {
+        guard !isTakingUpWaiting else { return }  // an answer written while taking up: the loop below goes on
+        isTakingUpWaiting = true
+        defer { isTakingUpWaiting = false }
+        while !isResponding, let part = waiting.popFirst() {
+            receive(part, context: context)
+        }
+        guard !isResponding else { return }
+        if let error = deferredError {
+            deferredError = nil
+            answerMalformed(context: context, error: error)
+        } else if isReadHeld {
+            isReadHeld = false
+            context.read()
+        }
+    }
+
+    func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             self.head = head
             body = nil
@@ -225,6 +282,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Malformed HTTP: answer 400 with the usual headers, written beneath the HTTP encoder (the
     /// request never parsed, so there is no response slot for it), then close the connection.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError, isResponding || !waiting.isEmpty {
+            deferredError = error  // the requests before it are answered first
+            return
+        }
+        answerMalformed(context: context, error: error)
+    }
+
+    func answerMalformed(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError,
               let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
         else {
@@ -254,6 +319,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        isResponding = true  // every path below ends in `writeWire`
         let traits = RequestTraits(head.headers)
         if bodyTooLarge {
             let error = DynamoDBError.requestTooLarge("Request body exceeds the maximum of \(maxBodyBytes) bytes")
@@ -440,8 +506,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             buffer.writeBytes(wire.body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
-        let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            isResponding = false
+            takeUpWaiting(context: context)
+        } else {
+            let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
