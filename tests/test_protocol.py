@@ -392,6 +392,58 @@ def test_a_connection_is_read_on_while_its_write_is_answered(server, table):
     assert len(calls) < 10, f"{len(calls)} epoll_ctl calls for 100 requests: " + "".join(calls[:6])
 
 
+def test_head_request_is_answered_without_a_body(server):
+    """HEAD gets the headers the same request would (Content-Length included), no body bytes
+    (RFC 9110 §9.3.2), and the connection goes on with the next request."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        stream = sock.makefile("rb")
+        status = stream.readline()
+        headers = {}
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        assert status.startswith(b"HTTP/1.1 ") and int(headers["content-length"]) > 0, (status, headers)
+        following = read_reply(stream)  # starts right after the HEAD answer's blank line
+        assert following.status == 200 and following.body.startswith(b"healthy: ")
+    finally:
+        sock.close()
+
+
+def test_expect_continue_gets_an_interim_answer_before_the_body(server, table):
+    body = json.dumps({"TableName": table, "Item": {"pk": {"S": "continued"}}}).encode()
+    head = (f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: {JSON_TYPE}\r\nAuthorization: {DUMMY_AUTH}\r\n"
+            f"X-Amz-Target: {TARGET_PREFIX}PutItem\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(head.encode())
+        stream = sock.makefile("rb")
+        assert stream.readline() == b"HTTP/1.1 100 Continue\r\n"
+        assert stream.readline() == b"\r\n"
+        sock.sendall(body)
+        reply = read_reply(stream)
+        assert reply.status == 200 and reply.json() == {}
+        check_common_headers(reply)
+    finally:
+        sock.close()
+
+
+def test_http_1_0_request_is_answered_in_http_1_0_and_closed(server):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    finally:
+        sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.0 200 OK"
+    assert b"Connection: close" in lines and body.startswith(b"healthy: ")
+
+
 def test_connection_close_is_honoured(server):
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:

@@ -147,13 +147,14 @@ public final class HTTPServer: Service, Sendable {
                     // `HTTPHandler` from constants, numbers and the request id, and the one value
                     // taken from a request (a preflight's requested headers) is echoed only when
                     // it is a list of tokens (`CORS.isEchoable`); the check cost about 1 µs a response.
-                    // No pipelining assistance: `HTTPHandler` answers pipelined requests in order
-                    // itself, and keeps reading while one request is being answered (NIO's
-                    // `HTTPServerPipelineHandler` stops reading then, which costs two `epoll_ctl`
-                    // calls for every request whose answer waits for a group commit).
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
-                    )
+                    // NIO's request decoder, and no more of NIO's HTTP server pipeline:
+                    // `HTTPHandler` answers pipelined requests in order itself and keeps reading
+                    // while one request is being answered (NIO's `HTTPServerPipelineHandler` stops
+                    // reading then: two `epoll_ctl` calls for every request whose answer waits for
+                    // a group commit), and it writes each response as one buffer of bytes (every
+                    // header is ours; the one value echoed from a request, a preflight's requested
+                    // headers, is echoed only when it is a list of tokens, `CORS.isEchoable`).
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.addHandler(handlerFactory(channel.eventLoop))
                 }
@@ -180,8 +181,8 @@ public final class HTTPServer: Service, Sendable {
 /// one read's worth of pipelined requests is buffered, the bound NIO's pipelining handler keeps.
 final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let service: DynamoDBService
     let verifier: SigV4Verifier
@@ -190,6 +191,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let dateCache: HTTPDateCache
     let executor: EventLoopTaskExecutor
     let logger: Logger
+    let allocator = ByteBufferAllocator()
     var head: HTTPRequestHead?
     var body: ByteBuffer?
     var bodyTooLarge = false
@@ -261,8 +263,10 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 bodyTooLarge = true
             } else if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 // RFC 9110 §10.1.1: tell the client to send the body now rather than after its timeout.
-                let interim = HTTPResponseHead(version: head.version, status: .continue)
-                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+                var interim = context.channel.allocator.buffer(capacity: 32)
+                HTTPHandler.writeStatusLine(version: head.version, status: .continue, into: &interim)
+                interim.writeStaticString("\r\n")
+                context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
             }
         case .body(var part):
             guard !bodyTooLarge else { return }
@@ -279,8 +283,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Malformed HTTP: answer 400 with the usual headers, written beneath the HTTP encoder (the
-    /// request never parsed, so there is no response slot for it), then close the connection.
+    /// Malformed HTTP: answer 400 with the usual headers, then close the connection.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if error is HTTPParserError, isResponding || !waiting.isEmpty {
             deferredError = error  // the requests before it are answered first
@@ -290,24 +293,15 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func answerMalformed(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError,
-              let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
-        else {
+        guard error is HTTPParserError else {
             context.close(promise: nil)
             return
         }
         let body = APIResponse.error(.serialization("Malformed HTTP request")).body
         let wire = WireResponse(status: 400, body: body, contentType: HTTPHandler.jsonContentType)
-        var text = "HTTP/1.1 400 Bad Request\r\n"
-        for header in responseHeaders(wire, traits: RequestTraits(), keepAlive: false) {
-            text += "\(header.name): \(header.value)\r\n"
-        }
-        text += "\r\n"
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count)
-        buffer.writeString(text)
-        buffer.writeBytes(body)
+        let buffer = encode(wire, version: .http1_1, withBody: true, traits: RequestTraits(), keepAlive: false, extraHeaders: [])
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        encoder.writeAndFlush(NIOAny(buffer)).whenComplete { _ in loopBound.value.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -461,27 +455,79 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let jsonContentType = "application/x-amz-json-1.0"
     static let serverName = "Tern"
 
-    /// The headers every response carries. The SDKs verify `x-amz-crc32` against the bytes on the
-    /// wire: for a compressed response that is the compressed body, as DynamoDB computes it.
-    func responseHeaders(_ wire: WireResponse, traits: RequestTraits, keepAlive: Bool) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
-        headers.add(name: "Server", value: HTTPHandler.serverName)
-        headers.add(name: "Date", value: dateCache.current())
-        if let contentType = wire.contentType { headers.add(name: "Content-Type", value: contentType) }
-        headers.add(name: "Content-Length", value: String(wire.body.count))
-        headers.add(name: "x-amzn-RequestId", value: state.nextRequestId())
-        headers.add(name: "x-amz-crc32", value: String(CRC32.checksum(wire.body)))
+    /// A whole response as one buffer: status line, the headers every response carries, and the
+    /// body (none for HEAD, whose headers still describe it, RFC 9110 §9.3.2). The SDKs verify
+    /// `x-amz-crc32` against the bytes on the wire: for a compressed response that is the
+    /// compressed body, as DynamoDB computes it.
+    func encode(
+        _ wire: WireResponse, version: HTTPVersion, withBody: Bool, traits: RequestTraits, keepAlive: Bool,
+        extraHeaders: [(String, String)]
+    ) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 320 + (withBody ? wire.body.count : 0))
+        HTTPHandler.writeStatusLine(version: version, status: HTTPResponseStatus(statusCode: wire.status), into: &buffer)
+        buffer.writeStaticString("Server: ")
+        buffer.writeString(HTTPHandler.serverName)
+        buffer.writeStaticString("\r\nDate: ")
+        buffer.writeString(dateCache.current())
+        if let contentType = wire.contentType {
+            buffer.writeStaticString("\r\nContent-Type: ")
+            buffer.writeString(contentType)
+        }
+        buffer.writeStaticString("\r\nContent-Length: ")
+        HTTPHandler.writeDecimal(UInt64(wire.body.count), into: &buffer)
+        buffer.writeStaticString("\r\nx-amzn-RequestId: ")
+        buffer.writeString(state.nextRequestId())
+        buffer.writeStaticString("\r\nx-amz-crc32: ")
+        HTTPHandler.writeDecimal(UInt64(CRC32.checksum(wire.body)), into: &buffer)
         if let coding = wire.contentCoding {
-            headers.add(name: "Content-Encoding", value: coding.headerValue)
-            headers.add(name: "Vary", value: "Accept-Encoding")
+            buffer.writeStaticString("\r\nContent-Encoding: ")
+            buffer.writeString(coding.headerValue)
+            buffer.writeStaticString("\r\nVary: Accept-Encoding")
         }
         if traits.hasOrigin {
-            headers.add(name: "Access-Control-Allow-Origin", value: CORS.allowOrigin)
-            headers.add(name: "Access-Control-Expose-Headers", value: CORS.exposeHeaders)
+            buffer.writeStaticString("\r\nAccess-Control-Allow-Origin: ")
+            buffer.writeString(CORS.allowOrigin)
+            buffer.writeStaticString("\r\nAccess-Control-Expose-Headers: ")
+            buffer.writeString(CORS.exposeHeaders)
         }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        return headers
+        for (name, value) in extraHeaders {
+            buffer.writeStaticString("\r\n")
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+        }
+        if !keepAlive { buffer.writeStaticString("\r\nConnection: close") }
+        buffer.writeStaticString("\r\n\r\n")
+        if withBody { buffer.writeBytes(wire.body) }
+        return buffer
+    }
+
+    static func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/")
+        writeDecimal(UInt64(max(0, version.major)), into: &buffer)
+        buffer.writeStaticString(".")
+        writeDecimal(UInt64(max(0, version.minor)), into: &buffer)
+        buffer.writeStaticString(" ")
+        writeDecimal(UInt64(status.code), into: &buffer)
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var rest = value
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     func write(
@@ -497,21 +543,15 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         extraHeaders: [(String, String)] = [], close: Bool = false
     ) {
         let keepAlive = head.isKeepAlive && !close
-        var headers = responseHeaders(wire, traits: traits, keepAlive: keepAlive)
-        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        let status = HTTPResponseStatus(statusCode: wire.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        if !wire.body.isEmpty {
-            var buffer = context.channel.allocator.buffer(capacity: wire.body.count)
-            buffer.writeBytes(wire.body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
+        let buffer = encode(
+            wire, version: head.version, withBody: head.method != .HEAD, traits: traits, keepAlive: keepAlive, extraHeaders: extraHeaders
+        )
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             isResponding = false
             takeUpWaiting(context: context)
         } else {
-            let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
+            let done = context.writeAndFlush(wrapOutboundOut(buffer))
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
