@@ -48,8 +48,12 @@ final class GroupCommitQueue: @unchecked Sendable {
         self.commit = commit
         // The thread holds the queue, not the storage engine, so the engine can still be
         // deinitialised (and close the queue) while the thread is alive.
-        let thread = Thread { [self] in runCommitLoop() }
-        thread.name = "tern-rocksdb-group-commit"
+        // Named from inside the thread (a name set before `start()` never reaches the OS thread
+        // on Linux), in the 15 bytes Linux keeps.
+        let thread = Thread { [self] in
+            Thread.current.name = "tern-commit"
+            runCommitLoop()
+        }
         thread.qualityOfService = .userInitiated
         thread.start()
     }
