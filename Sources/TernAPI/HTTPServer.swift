@@ -56,17 +56,17 @@ final class ServerState: Sendable {
         requestIdPrefix = (0..<20).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
     }
 
-    /// A unique request id in DynamoDB's shape (52 upper-case alphanumerics): a random prefix of
-    /// 20 and a sequence number in 32 base-36 digits, written straight into the string's storage
-    /// (this runs on every response).
-    func nextRequestId() -> String {
+    /// Writes a unique request id in DynamoDB's shape (52 upper-case alphanumerics): a random
+    /// prefix of 20 and a sequence number in 32 base-36 digits, straight into the response's
+    /// buffer (this runs on every response).
+    func writeNextRequestId(into buffer: inout ByteBuffer) {
         let sequence = requestSequence.wrappingAdd(1, ordering: .relaxed).newValue
         let prefix = requestIdPrefix
-        return String(unsafeUninitializedCapacity: 52) { buffer in
-            for index in 0..<20 { buffer[index] = prefix[index] }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 52) { bytes in
+            for index in 0..<20 { bytes[index] = prefix[index] }
             var rest = sequence
             for index in stride(from: 51, through: 20, by: -1) {
-                buffer[index] = ServerState.base36[Int(rest % 36)]
+                bytes[index] = ServerState.base36[Int(rest % 36)]
                 rest /= 36
             }
             return 52
@@ -476,7 +476,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeStaticString("\r\nContent-Length: ")
         HTTPHandler.writeDecimal(UInt64(wire.body.count), into: &buffer)
         buffer.writeStaticString("\r\nx-amzn-RequestId: ")
-        buffer.writeString(state.nextRequestId())
+        state.writeNextRequestId(into: &buffer)
         buffer.writeStaticString("\r\nx-amz-crc32: ")
         HTTPHandler.writeDecimal(UInt64(CRC32.checksum(wire.body)), into: &buffer)
         if let coding = wire.contentCoding {
@@ -503,6 +503,17 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     static func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        if version == .http1_1 {  // the usual lines, without building the reason phrase
+            switch status {
+            case .ok:
+                buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
+                return
+            case .badRequest:
+                buffer.writeStaticString("HTTP/1.1 400 Bad Request\r\n")
+                return
+            default: break
+            }
+        }
         buffer.writeStaticString("HTTP/")
         writeDecimal(UInt64(max(0, version.major)), into: &buffer)
         buffer.writeStaticString(".")
