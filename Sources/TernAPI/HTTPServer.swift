@@ -143,17 +143,14 @@ public final class HTTPServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    // No outbound header validation: every response header is written by
-                    // `HTTPHandler` from constants, numbers and the request id, and the one value
-                    // taken from a request (a preflight's requested headers) is echoed only when
-                    // it is a list of tokens (`CORS.isEchoable`); the check cost about 1 µs a response.
-                    // NIO's request decoder, and no more of NIO's HTTP server pipeline:
+                    // NIO's request decoder, and no more of NIO's HTTP server pipeline.
                     // `HTTPHandler` answers pipelined requests in order itself and keeps reading
-                    // while one request is being answered (NIO's `HTTPServerPipelineHandler` stops
+                    // while one request is answered (NIO's `HTTPServerPipelineHandler` stops
                     // reading then: two `epoll_ctl` calls for every request whose answer waits for
-                    // a group commit), and it writes each response as one buffer of bytes (every
-                    // header is ours; the one value echoed from a request, a preflight's requested
-                    // headers, is echoed only when it is a list of tokens, `CORS.isEchoable`).
+                    // a group commit). It encodes each response into one buffer itself, with no
+                    // header validation: every name and value is a constant, a number or the
+                    // request id, and the one value taken from a request (a preflight's requested
+                    // headers) is echoed only when it is a list of tokens (`CORS.isEchoable`).
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(configuration.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.addHandler(handlerFactory(channel.eventLoop))
@@ -195,7 +192,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var head: HTTPRequestHead?
     var body: ByteBuffer?
     var bodyTooLarge = false
-    /// A request's answer is owed: from its `.end` until its response's `.end` is written.
+    /// A request's answer is owed: from its `.end` until its response is written.
     var isResponding = false
     /// Request parts that arrived while an answer was owed, in order.
     var waiting = CircularBuffer<HTTPServerRequestPart>()
@@ -525,20 +522,9 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeStaticString("\r\n")
     }
 
+    /// A number's decimal digits (`String` keeps up to 15 bytes inline: no allocation here).
     static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { digits in
-            var rest = value
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: digits[start...]))
-        }
+        buffer.writeString(String(value))
     }
 
     func write(
