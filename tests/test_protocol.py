@@ -411,6 +411,27 @@ def test_head_request_is_answered_without_a_body(server):
         sock.close()
 
 
+def test_a_client_that_half_closes_gets_its_answers(server, table):
+    """Requests followed by a half-close (shutdown of the client's sending side, as `nc -N`
+    does): every answer is written, writes included, and then the server closes."""
+    requests = [
+        ("PutItem", {"TableName": table, "Item": {"pk": {"S": "half-1"}}}),
+        ("PutItem", {"TableName": table, "Item": {"pk": {"S": "half-2"}, "v": {"N": "2"}}}),
+        ("GetItem", {"TableName": table, "Key": {"pk": {"S": "half-2"}}, "ConsistentRead": True}),
+    ]
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        sock.sendall(b"".join(raw_http(target, body) for target, body in requests))
+        sock.shutdown(socket.SHUT_WR)
+        stream = sock.makefile("rb")
+        replies = [read_reply(stream) for _ in requests]
+        assert stream.read() == b""  # then closed
+    finally:
+        sock.close()
+    assert [r.status for r in replies] == [200, 200, 200]
+    assert replies[2].json()["Item"]["v"] == {"N": "2"}
+
+
 def test_connection_close_is_honoured(server):
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:

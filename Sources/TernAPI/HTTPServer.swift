@@ -136,6 +136,9 @@ public final class HTTPServer: Service, Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            // A client that half-closes after its last request still gets the answers
+            // (`HTTPHandler` closes once they are written).
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 let open = state.connections.wrappingAdd(1, ordering: .relaxed).newValue
                 channel.closeFuture.whenComplete { _ in state.connections.wrappingSubtract(1, ordering: .relaxed) }
@@ -200,6 +203,8 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var deferredError: (any Error)?
     /// A `read()` held back while parts wait.
     var isReadHeld = false
+    /// The client half-closed: the connection closes once what it asked is answered.
+    var isInputClosed = false
     var isTakingUpWaiting = false
 
     init(
@@ -213,6 +218,12 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.maxBodyBytes = maxBodyBytes
         self.dateCache = dateCache
         self.logger = logger
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        waiting.removeAll()  // nobody to answer: requests not yet taken up are not run
+        deferredError = nil
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -244,6 +255,8 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let error = deferredError {
             deferredError = nil
             answerMalformed(context: context, error: error)
+        } else if isInputClosed {
+            context.close(promise: nil)
         } else if isReadHeld {
             isReadHeld = false
             context.read()
@@ -304,6 +317,15 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
+            return
+        }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client sent all it will (a half-close): answer what it asked, then close.
+            if isResponding || !waiting.isEmpty || deferredError != nil {
+                isInputClosed = true
+            } else {
+                context.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
