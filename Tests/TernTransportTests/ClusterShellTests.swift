@@ -191,6 +191,9 @@ final class ClusterShellTests: XCTestCase {
         let cluster = try makeCluster(nodes, slowDisks: [coordinator])
         // A first write makes the coordinator's clock ceiling durable (a write waits for it).
         _ = try await cluster[coordinator].update(table, key("warm-up")) { _ in .write(clusterItem("warm-up")) }
+        // ... and every replica has answered it: a copy still on its way to `failing` when it goes
+        // down would fail and leave a second hint (this test failed once in CI that way).
+        try await eventually("every replica answered the warm-up write") { cluster[coordinator].trailingWrites == 0 }
         // The coordinator still believes `failing` is up (no tick since), so it sends it the
         // copy; the transport fails it at once, while the coordinator's own copy is held back.
         cluster.messenger.down.withLock { $0 = [failing] }
@@ -201,6 +204,7 @@ final class ClusterShellTests: XCTestCase {
         cluster.disks[coordinator]!.holdWrites.withLock { $0 = false }
         _ = try await write.value  // W = 2: the healthy replica and the coordinator's own copy
         try await eventually("the coordinator keeps a hint for the failed replica") { cluster[coordinator].hintCounts() == [failing: 1] }
+        XCTAssertEqual(cluster[coordinator].hintCounts(), [failing: 1])  // on failure, what it keeps instead
     }
 
     func testReadRepairBringsAStaleReplicaUpToDate() async throws {
