@@ -15,7 +15,14 @@ public enum KeyEncoding {
     public static let tokenBytes = 8
 
     public static func tablePrefix(_ tableId: UInt32) -> [UInt8] {
-        [UInt8(tableId >> 24), UInt8(tableId >> 16 & 0xFF), UInt8(tableId >> 8 & 0xFF), UInt8(tableId & 0xFF)]
+        var out: [UInt8] = []
+        appendBigEndian(tableId, to: &out)
+        return out
+    }
+
+    /// `value`'s bytes, most significant first (the order keys sort in).
+    static func appendBigEndian<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
+        for shift in stride(from: T.bitWidth - 8, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 
     /// The first key after every key of `tableId`.
@@ -28,9 +35,8 @@ public enum KeyEncoding {
     public static func partitionPrefix(tableId: UInt32, partitionKey: AttributeValue) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        out.append(contentsOf: tablePrefix(tableId))
-        let token = TokenHash.token(of: partitionKey)
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: token >> UInt64(shift))) }
+        appendBigEndian(tableId, to: &out)
+        appendBigEndian(TokenHash.token(of: partitionKey), to: &out)
         appendComponent(partitionKey, to: &out)
         return out
     }
